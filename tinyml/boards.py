@@ -1,0 +1,176 @@
+"""Board profiles: one table that export, inspect and the budget tests all read.
+
+The model budgets are what a board leaves for the model's C array (flash) and the tensor
+arena (RAM) after the Arduino core, the TFLM runtime and a typical sketch. They are
+conservative estimates from the chips' memory maps and the sizes of the Arduino cores;
+`tinyml inspect --board` reports against them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinyml.errors import TinyMLError
+
+KB = 1024
+
+TFLM_LIBRARY = "Chirale_TensorFlowLite"
+"""The TFLM Arduino library in the Library Manager for mbed and esp32 boards (includes the micro front end)."""
+TFLM_HEADER = "Chirale_TensorFlowLite.h"
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """An on-board (or kit) sensor and the Arduino library that drives it."""
+
+    part: str
+    """Chip name, e.g. 'LSM9DS1'."""
+    library: str
+    """Arduino Library Manager name; empty when the core provides it."""
+    header: str
+    """Header the sketch includes."""
+    object: str = ""
+    """Global object the library exposes (e.g. 'IMU'), or empty."""
+
+
+@dataclass(frozen=True)
+class Board:
+    """A target board: memory budgets, sensors, toolchain id and TFLM library."""
+
+    key: str
+    """Name used on the command line (`--board KEY`)."""
+    title: str
+    """Human name."""
+    mcu: str
+    """Microcontroller."""
+    fqbn: str
+    """arduino-cli fully qualified board name."""
+    ram_bytes: int
+    """Total SRAM of the MCU."""
+    flash_bytes: int
+    """Flash available to the sketch's application partition."""
+    model_ram_budget: int
+    """RAM left for the tensor arena after core, TFLM runtime and sketch (estimate)."""
+    model_flash_budget: int
+    """Flash left for the model array after core, TFLM runtime and sketch (estimate)."""
+    core: str
+    """Arduino core to install with `arduino-cli core install`."""
+    sensors: dict[str, Sensor] = field(default_factory=dict)
+    """Role ('imu', 'mic', 'camera') to sensor."""
+    tflm_library: str = TFLM_LIBRARY
+    """TFLM Arduino library name."""
+    tflm_header: str = TFLM_HEADER
+    """Header that brings in TFLM."""
+
+    def libraries(self, roles: tuple[str, ...] = ()) -> list[str]:
+        """Libraries to install for a sketch using the given sensor roles."""
+        libs = [self.tflm_library]
+        for role in roles:
+            sensor = self.sensors.get(role)
+            if sensor and sensor.library and sensor.library not in libs:
+                libs.append(sensor.library)
+        return libs
+
+    def fits(self, flash: int, arena: int) -> bool:
+        return flash <= self.model_flash_budget and arena <= self.model_ram_budget
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "title": self.title,
+            "mcu": self.mcu,
+            "fqbn": self.fqbn,
+            "ram_bytes": self.ram_bytes,
+            "flash_bytes": self.flash_bytes,
+            "model_ram_budget": self.model_ram_budget,
+            "model_flash_budget": self.model_flash_budget,
+            "tflm_library": self.tflm_library,
+        }
+
+
+_PDM = Sensor("MP34DT05 PDM microphone", "", "PDM.h", "PDM")
+_OV7675 = Sensor("OV7675 camera (Tiny Machine Learning Kit)", "Arduino_OV767X", "Arduino_OV767X.h", "Camera")
+
+BOARDS: dict[str, Board] = {
+    b.key: b
+    for b in (
+        Board(
+            key="nano33ble_sense",
+            title="Arduino Nano 33 BLE Sense (Rev1)",
+            mcu="nRF52840 (Cortex-M4F, 64 MHz)",
+            fqbn="arduino:mbed_nano:nano33ble",
+            ram_bytes=256 * KB,
+            flash_bytes=1024 * KB,
+            model_ram_budget=192 * KB,
+            model_flash_budget=768 * KB,
+            core="arduino:mbed_nano",
+            sensors={
+                "imu": Sensor("LSM9DS1", "Arduino_LSM9DS1", "Arduino_LSM9DS1.h", "IMU"),
+                "mic": _PDM,
+                "camera": _OV7675,
+            },
+        ),
+        Board(
+            key="nano33ble_sense_rev2",
+            title="Arduino Nano 33 BLE Sense Rev2",
+            mcu="nRF52840 (Cortex-M4F, 64 MHz)",
+            fqbn="arduino:mbed_nano:nano33ble",
+            ram_bytes=256 * KB,
+            flash_bytes=1024 * KB,
+            model_ram_budget=192 * KB,
+            model_flash_budget=768 * KB,
+            core="arduino:mbed_nano",
+            sensors={
+                "imu": Sensor("BMI270 + BMM150", "Arduino_BMI270_BMM150", "Arduino_BMI270_BMM150.h", "IMU"),
+                "mic": Sensor("MP34DT06JTR PDM microphone", "", "PDM.h", "PDM"),
+                "camera": _OV7675,
+            },
+        ),
+        Board(
+            key="nano_esp32",
+            title="Arduino Nano ESP32",
+            mcu="ESP32-S3 (dual Xtensa LX7, 240 MHz)",
+            fqbn="arduino:esp32:nano_nora",
+            ram_bytes=512 * KB,
+            flash_bytes=3072 * KB,
+            model_ram_budget=256 * KB,
+            model_flash_budget=2048 * KB,
+            core="arduino:esp32",
+            sensors={},
+        ),
+        Board(
+            key="portenta_h7",
+            title="Arduino Portenta H7 (M7 core)",
+            mcu="STM32H747 (Cortex-M7, 480 MHz)",
+            fqbn="arduino:mbed_portenta:envie_m7",
+            ram_bytes=1024 * KB,
+            flash_bytes=1024 * KB,
+            model_ram_budget=384 * KB,
+            model_flash_budget=768 * KB,
+            core="arduino:mbed_portenta",
+            sensors={
+                "mic": Sensor("Vision Shield PDM microphones", "", "PDM.h", "PDM"),
+            },
+        ),
+    )
+}
+
+
+def get_board(key: str) -> Board:
+    try:
+        return BOARDS[key]
+    except KeyError:
+        raise TinyMLError(f"unknown board '{key}'; choose one of: {', '.join(BOARDS)}") from None
+
+
+# Why a margin: the host measures the arena with TFLM's 64-bit reference kernels. On the
+# board, optimized kernels (CMSIS-NN on Cortex-M, ESP-NN on ESP32) may ask for scratch
+# buffers the reference kernels do not, while 32-bit pointers make bookkeeping smaller.
+ARENA_MARGIN_FRACTION = 0.20
+ARENA_MARGIN_BYTES = 1024
+ARENA_MARGIN_RULE = "measured + 20% + 1024 B, rounded up to 16 B (covers optimized-kernel scratch on 32-bit targets)"
+
+
+def arena_with_margin(measured: int) -> int:
+    total = measured + int(measured * ARENA_MARGIN_FRACTION + 0.999) + ARENA_MARGIN_BYTES
+    return (total + 15) // 16 * 16

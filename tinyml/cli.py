@@ -1,0 +1,200 @@
+"""Command line: a table of subcommands, each a thin wrapper around library functions.
+
+Heavy modules (TensorFlow, the TFLM runtime) are imported inside the command functions,
+so `tinyml --help` and `tinyml capture` start fast. A TinyMLError becomes one line on
+stderr and a non-zero exit; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tinyml import __version__
+from tinyml.errors import TinyMLError
+
+
+def _labels(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [part.strip() for part in text.split(",")]
+
+
+def cmd_inspect(args) -> int:
+    from tinyml import tflm
+    from tinyml.boards import BOARDS, get_board
+    from tinyml.export.pipeline import inspect_report, load_source
+    from tinyml.modelinfo import read_model
+
+    source = load_source(args.model)
+    info = read_model(source.model, str(args.model))
+    boards = [get_board(args.board)] if args.board else list(BOARDS.values())
+    report = inspect_report(info, tflm.measure_arena(source.model), boards)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return 0
+    print(f"model        {args.model}")
+    print(f"flash        {report['flash_bytes']:,} B (sha256 {report['sha256'][:16]}…)")
+    print(f"full int8    {'yes' if report['full_int8'] else 'NO'}")
+    print(f"ops          " + ", ".join(f"{op} v{v}" for op, v in report["op_versions"].items()))
+    if report["custom_ops"]:
+        print(f"custom ops   {', '.join(report['custom_ops'])}")
+    for kind in ("inputs", "outputs"):
+        for t in report[kind]:
+            shape = "x".join(str(d) for d in t["shape"])
+            print(f"{kind[:-1]:<12} {shape} {t['dtype']}  scale={t['scale']:.6g} zero_point={t['zero_point']}")
+    print(f"MACs         {report['macs']:,}")
+    print(f"arena        {report['arena_bytes']:,} B measured ({report['arena_method']})")
+    print(f"             {report['arena_with_margin_bytes']:,} B with the export margin")
+    for key, d in report["fit_details"].items():
+        mark = "fits" if d["fits"] else "DOES NOT FIT"
+        print(f"board        {key:<22} {mark:<13} flash {d['flash_bytes']:,}/{d['flash_budget']:,} B, "
+              f"arena {d['arena_bytes']:,}/{d['ram_budget']:,} B")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from tinyml import tflm
+    from tinyml.export.pipeline import load_source
+    from tinyml.modelinfo import read_model
+
+    source = load_source(args.model)
+    read_model(source.model, str(args.model))
+    result = tflm.verify(source.model, count=args.count, seed=args.seed)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    tflm.require_identical(result)
+    if not args.json:
+        print(f"verified: TFLM and TFLite (reference kernels) gave identical int8 outputs on "
+              f"{result.compared} {result.source} inputs")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from tinyml.boards import get_board
+    from tinyml.export.pipeline import build_export, default_sketch_name, load_source
+    from tinyml.export.sketch import arduino_commands
+    from tinyml.export.writer import write_files
+    from tinyml.modelinfo import read_model
+    from tinyml.names import safe_name
+
+    board = get_board(args.board)
+    name = safe_name(args.name, "sketch name") if args.name else None
+    source = load_source(args.model)
+    read_model(source.model, str(args.model))
+    name = name or default_sketch_name(source.stem)
+    result = build_export(source, board, name, _labels(args.labels), verify_count=args.verify_count)
+    sketch_dir = Path(args.out) / name
+    write_files(sketch_dir, result.files)
+    v = result.verified
+    print(f"wrote {sketch_dir}/ ({len(result.files)} files) for {board.title}")
+    print(f"  model {result.info.flash_bytes:,} B flash, ops: {', '.join(result.info.op_names)}")
+    print(f"  arena {result.arena_measured:,} B measured in TFLM; sketch reserves "
+          f"{json.loads(result.files['manifest.json'])['arena']['total_bytes']:,} B")
+    print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
+    print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
+    for line in arduino_commands(board, result.libraries, str(sketch_dir)):
+        print(f"  {line}")
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    import numpy as np
+
+    from tinyml.quantize import accuracy_report, quantize
+
+    try:
+        data = np.load(args.data)
+        x = data["x"]
+        y = data["y"] if "y" in data.files else None
+    except (OSError, ValueError, KeyError) as exc:
+        raise TinyMLError(f"{args.data}: need an .npz with an 'x' array (and optional 'y' labels): {exc}") from None
+    import keras
+
+    try:
+        model = keras.saving.load_model(args.model, compile=False)
+    except Exception as exc:  # keras raises many types for a bad file
+        raise TinyMLError(f"{args.model}: cannot load the Keras model ({str(exc).splitlines()[0][:200]})") from None
+    tflite = quantize(model, x[: args.samples])
+    from tinyml.export.writer import write_bytes_atomic
+
+    write_bytes_atomic(Path(args.out), tflite)
+    report = accuracy_report(model, tflite, x, y)
+    report["flash_bytes"] = len(tflite)
+    print(json.dumps(report, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from tinyml.demo import run_demo
+
+    run_demo(Path(args.out), quick=args.quick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tinyml",
+        description="Sensor data to full-int8 TensorFlow Lite Micro models and Arduino sketches.",
+    )
+    p.add_argument("--version", action="version", version=f"tinyml {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("demo", help="the main job: build example models and sketches into build/")
+    s.add_argument("--out", default="build", help="output folder (default: build)")
+    s.add_argument("--quick", action="store_true", help="smoke-test size: fewer samples and epochs")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("quantize", help="Keras model + representative data → full-int8 .tflite")
+    s.add_argument("model", help="Keras model file (.keras)")
+    s.add_argument("--data", required=True, help=".npz with 'x' (float inputs) and optional 'y' (labels)")
+    s.add_argument("--out", required=True, help="output .tflite path")
+    s.add_argument("--samples", type=int, default=500, help="representative samples used for calibration")
+    s.set_defaults(func=cmd_quantize)
+
+    s = sub.add_parser("inspect", help="flash, ops, tensors, MACs, measured arena and board fit of a .tflite")
+    s.add_argument("model", help=".tflite file or training run folder")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--board", help="check only this board profile")
+    s.set_defaults(func=cmd_inspect)
+
+    s = sub.add_parser("verify", help="require identical int8 outputs from TFLM and TFLite")
+    s.add_argument("model", help=".tflite file or training run folder")
+    s.add_argument("--count", type=int, default=50, help="number of random int8 inputs (default 50)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("export", help="write an Arduino sketch folder OUT/NAME/ for a board")
+    s.add_argument("model", help=".tflite file or training run folder")
+    s.add_argument("--board", required=True, help="board profile, e.g. nano33ble_sense")
+    s.add_argument("--out", required=True, help="folder that receives the sketch folder")
+    s.add_argument("--name", help="sketch name (letters, digits, '_'); default from the model")
+    s.add_argument("--labels", help="comma-separated class labels in output order")
+    s.add_argument("--verify-count", type=int, default=20, help="random inputs compared TFLM vs TFLite")
+    s.set_defaults(func=cmd_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except TinyMLError as exc:
+        print(f"tinyml: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tinyml: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

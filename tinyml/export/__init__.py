@@ -1,0 +1,1 @@
+"""Export: bytes → C, ops → resolver, values → rendered files, files → a sketch folder."""

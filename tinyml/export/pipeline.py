@@ -1,0 +1,147 @@
+"""Inspect and export as value pipelines: model bytes in, a report or a file map out.
+
+Each step is a separate function; the CLI adds reading and writing around them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyml.boards import BOARDS, Board, arena_with_margin
+from tinyml.errors import BudgetError, ModelError
+from tinyml.export.sketch import check_labels, sketch_files
+from tinyml.modelinfo import ModelInfo, load_model_bytes, read_model
+from tinyml.tasks import get_task
+
+ARENA_METHOD = "smallest arena (16-byte steps) in which the TFLM interpreter allocates and invokes the model"
+
+
+def board_fit(board: Board, flash: int, arena_measured: int) -> dict:
+    arena_total = arena_with_margin(arena_measured)
+    return {
+        "fits": flash <= board.model_flash_budget and arena_total <= board.model_ram_budget,
+        "flash_bytes": flash,
+        "flash_budget": board.model_flash_budget,
+        "arena_bytes": arena_total,
+        "ram_budget": board.model_ram_budget,
+    }
+
+
+def inspect_report(info: ModelInfo, arena_measured: int, boards: list[Board] | None = None) -> dict:
+    """The facts `tinyml inspect` prints; keys flash_bytes, arena_bytes, ops, inputs, outputs, fits always present."""
+    boards = boards if boards is not None else list(BOARDS.values())
+    details = {b.key: board_fit(b, info.flash_bytes, arena_measured) for b in boards}
+    return {
+        "flash_bytes": info.flash_bytes,
+        "arena_bytes": arena_measured,
+        "arena_method": ARENA_METHOD,
+        "arena_with_margin_bytes": arena_with_margin(arena_measured),
+        "ops": info.op_names,
+        "op_versions": {op.name: op.version for op in info.ops},
+        "custom_ops": list(info.custom_ops),
+        "inputs": [t.as_dict() for t in info.inputs],
+        "outputs": [t.as_dict() for t in info.outputs],
+        "macs": info.macs,
+        "full_int8": info.is_full_int8(),
+        "sha256": info.sha256,
+        "fits": {key: d["fits"] for key, d in details.items()},
+        "fit_details": details,
+    }
+
+
+def require_fit(board: Board, flash: int, arena_measured: int) -> None:
+    fit = board_fit(board, flash, arena_measured)
+    if fit["flash_bytes"] > fit["flash_budget"]:
+        raise BudgetError(
+            f"the model needs {flash} B of flash but {board.title} leaves {board.model_flash_budget} B for it; "
+            "shrink the model or pick a bigger board"
+        )
+    if fit["arena_bytes"] > fit["ram_budget"]:
+        raise BudgetError(
+            f"the model needs a {fit['arena_bytes']} B tensor arena (measured {arena_measured} B + margin) but "
+            f"{board.title} leaves {board.model_ram_budget} B of RAM for it; shrink the model or pick a bigger board"
+        )
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """What export starts from: a bare .tflite, or a training run folder with its config."""
+
+    model: bytes
+    """The .tflite bytes."""
+    task: str
+    """Registry name of the task ('generic' for a bare model)."""
+    labels: tuple[str, ...]
+    """Labels recorded by training, empty when unknown."""
+    config: dict | None
+    """The run's saved config, or None."""
+    stem: str
+    """Default sketch name source (file or folder name)."""
+
+
+def load_source(path: str | Path) -> ExportSource:
+    """Read MODEL.tflite, or RUN/ (model.tflite + run.json written by `tinyml train`)."""
+    p = Path(path)
+    if p.is_dir():
+        run_file = p / "run.json"
+        if not run_file.is_file():
+            raise ModelError(f"{p} is a folder without run.json; pass a .tflite file or a `tinyml train` run folder")
+        try:
+            run = json.loads(run_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{run_file}: unreadable run description ({exc})") from None
+        return ExportSource(
+            model=load_model_bytes(p / "model.tflite"),
+            task=str(run.get("task", "generic")),
+            labels=tuple(run.get("labels", ())),
+            config=run.get("config"),
+            stem=str(run.get("task", p.name)),
+        )
+    return ExportSource(model=load_model_bytes(p), task="generic", labels=(), config=None, stem=p.stem)
+
+
+def default_sketch_name(stem: str) -> str:
+    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "_") else "_" for ch in stem)
+    if not cleaned or not cleaned[0].isalpha():
+        cleaned = "model_" + cleaned
+    return cleaned[:63]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Everything export computed, ready to be written."""
+
+    files: dict
+    """{relative path: text} of the sketch folder."""
+    info: ModelInfo
+    """The model as read from its flatbuffer."""
+    arena_measured: int
+    """Arena measured in the TFLM interpreter."""
+    verified: dict
+    """TFLM vs TFLite comparison (compared, mismatches...)."""
+    libraries: list
+    """Arduino libraries the sketch needs."""
+
+
+def build_export(source: ExportSource, board: Board, name: str, labels: list[str] | None,
+                 verify_count: int = 20, seed: int = 0) -> ExportResult:
+    """Check, measure, verify and render; raises a one-line TinyMLError on anything unfit."""
+    from tinyml import tflm
+
+    info = read_model(source.model)
+    info.require_full_int8()
+    task = get_task(source.task)
+    firmware = task.firmware(source.config)
+    labels = check_labels(labels or list(source.labels), info.outputs[0].elements)
+    from tinyml.export.resolver import resolver_methods
+
+    resolver_methods(info)  # refuse unsupported ops before spending time in interpreters
+    arena = tflm.measure_arena(source.model)
+    require_fit(board, info.flash_bytes, arena)
+    result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024)
+    tflm.require_identical(result)
+    files = sketch_files(source.model, info, arena, board, name, labels, task.name, firmware, result.as_dict())
+    return ExportResult(files=files, info=info, arena_measured=arena, verified=result.as_dict(),
+                        libraries=board.libraries(firmware.sensor_roles))

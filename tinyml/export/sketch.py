@@ -1,0 +1,110 @@
+"""The sketch as values: every generated file's text from the model, board, labels and task.
+
+Pure: no files, no interpreters. The arena figure comes in already measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from tinyml import __version__
+from tinyml.boards import ARENA_MARGIN_RULE, Board, arena_with_margin
+from tinyml.errors import TinyMLError
+from tinyml.export.carray import c_array_body
+from tinyml.export.render import render
+from tinyml.export.resolver import resolver_methods
+from tinyml.modelinfo import ModelInfo
+from tinyml.tasks.base import Firmware
+
+MAX_LABEL_CHARS = 64
+
+
+def check_labels(labels: list[str] | None, outputs: int) -> list[str]:
+    """Labels in output order; default class_0..class_{n-1}. Any text is allowed: C sees it escaped."""
+    if not labels:
+        return [f"class_{i}" for i in range(outputs)]
+    if len(labels) != outputs:
+        raise TinyMLError(
+            f"{len(labels)} labels given but the model has {outputs} outputs; pass exactly {outputs} labels"
+        )
+    for label in labels:
+        if not label or len(label) > MAX_LABEL_CHARS or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in label):
+            raise TinyMLError(
+                f"label {label!r} is empty, longer than {MAX_LABEL_CHARS} characters or has control characters"
+            )
+    return list(labels)
+
+
+def sketch_files(
+    model: bytes,
+    info: ModelInfo,
+    arena_measured: int,
+    board: Board,
+    name: str,
+    labels: list[str],
+    task: str,
+    firmware: Firmware,
+    verified: dict | None = None,
+) -> dict[str, str]:
+    """{path relative to the sketch folder: text} for the whole sketch, manifest included."""
+    output = info.outputs[0]
+    input_ = info.inputs[0]
+    ops = resolver_methods(info)
+    arena_total = arena_with_margin(arena_measured)
+    libraries = board.libraries(firmware.sensor_roles)
+    context = {
+        "tool_version": __version__,
+        "name": name,
+        "task": task,
+        "board": board,
+        "libraries": libraries,
+        "sensors": {role: board.sensors[role] for role in firmware.sensor_roles if role in board.sensors},
+        "model": {"sha256": info.sha256, "flash_bytes": info.flash_bytes, "array_body": c_array_body(model)},
+        "input": {**input_.as_dict(), "elements": input_.elements},
+        "output": {**output.as_dict(), "elements": output.elements},
+        "labels": labels,
+        "ops": ops,
+        "arena": {"measured": arena_measured, "total": arena_total, "rule": ARENA_MARGIN_RULE},
+        "features": firmware.constants,
+    }
+    files = {
+        "model_data.h": render("model_data.h.j2", context),
+        "model_data.cc": render("model_data.cc.j2", context),
+        "model_settings.h": render("model_settings.h.j2", context),
+        "op_resolver.h": render("op_resolver.h.j2", context),
+        f"{name}.ino": render(firmware.sketch_template, context),
+    }
+    for out_name, template in firmware.extra_templates:
+        files[out_name] = render(template, context)
+    manifest = {
+        "tool": "tinyml",
+        "tool_version": __version__,
+        "name": name,
+        "task": task,
+        "board": board.as_dict(),
+        "libraries": libraries,
+        "model": {"sha256": info.sha256, "flash_bytes": info.flash_bytes, "macs": info.macs},
+        "ops": [{"name": op.name, "version": op.version} for op in info.ops],
+        "inputs": [t.as_dict() for t in info.inputs],
+        "outputs": [t.as_dict() for t in info.outputs],
+        "labels": labels,
+        "arena": {"measured_bytes": arena_measured, "total_bytes": arena_total, "margin_rule": ARENA_MARGIN_RULE,
+                  "method": "smallest arena in which the TFLM interpreter allocates and invokes the model"},
+        "feature_constants": {c.name: c.value for c in firmware.constants},
+        "verified": verified,
+        "files": {path: hashlib.sha256(text.encode()).hexdigest() for path, text in sorted(files.items())},
+    }
+    files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+    return files
+
+
+def arduino_commands(board: Board, libraries: list[str], sketch_dir: str) -> list[str]:
+    """What to run to build and flash the sketch with arduino-cli."""
+    quoted = " ".join(f'"{lib}"' if " " in lib else lib for lib in libraries)
+    return [
+        f"arduino-cli core install {board.core}",
+        f"arduino-cli lib install {quoted}",
+        f"arduino-cli compile --fqbn {board.fqbn} {sketch_dir}",
+        f"arduino-cli upload -p <PORT> --fqbn {board.fqbn} {sketch_dir}",
+    ]

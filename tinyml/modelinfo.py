@@ -1,0 +1,233 @@
+"""Read what the firmware needs to know straight from a .tflite flatbuffer.
+
+Ops, tensor shapes and quantization come from the model itself, never from Keras layer
+names: TF2 conversion can emit CONV_2D where a DEPTHWISE_CONV_2D was expected. Uses the
+flatbuffer schema shipped with the tflite-micro package, so no TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.errors import ModelError
+
+_INT8 = 9
+_FLOAT_TYPES = {0, 1, 10, 18}  # FLOAT32, FLOAT16, FLOAT64, BFLOAT16
+
+
+def _schema():
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    return schema
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One model input or output, as the firmware sees it."""
+
+    name: str
+    """Tensor name in the flatbuffer (informational only; never reaches C)."""
+    shape: tuple[int, ...]
+    """Dimensions, batch first; the batch is 1 for a model fit for a microcontroller."""
+    dtype: str
+    """numpy dtype name, e.g. 'int8'."""
+    scale: float
+    """Quantization scale: real = scale * (q - zero_point). 0.0 when not quantized."""
+    zero_point: int
+    """Quantization zero point."""
+
+    @property
+    def elements(self) -> int:
+        return int(np.prod(self.shape)) if self.shape else 1
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "scale": self.scale,
+            "zero_point": self.zero_point,
+        }
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One builtin operator code used by the model."""
+
+    name: str
+    """Builtin operator name as in the TFLite schema, e.g. 'DEPTHWISE_CONV_2D'."""
+    version: int
+    """Operator version recorded by the converter."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Everything tinyml reads from a .tflite file."""
+
+    flash_bytes: int
+    """Size of the flatbuffer: what the C array costs in flash."""
+    sha256: str
+    """Hex digest of the flatbuffer, recorded in manifests."""
+    ops: tuple[OpInfo, ...]
+    """Builtin ops actually used by operators, sorted by name."""
+    custom_ops: tuple[str, ...]
+    """Names of custom ops (tinyml refuses these for export)."""
+    inputs: tuple[TensorInfo, ...]
+    """Subgraph 0 inputs."""
+    outputs: tuple[TensorInfo, ...]
+    """Subgraph 0 outputs."""
+    macs: int
+    """Estimated multiply-accumulates per inference (conv, depthwise conv, fully connected, batch matmul)."""
+    float_tensors: int
+    """Number of float tensors anywhere in the graph (0 for a full-int8 model)."""
+    subgraphs: int
+    """Number of subgraphs."""
+
+    @property
+    def op_names(self) -> list[str]:
+        return [op.name for op in self.ops]
+
+    def is_full_int8(self) -> bool:
+        return (
+            self.float_tensors == 0
+            and all(t.dtype == "int8" for t in self.inputs + self.outputs)
+        )
+
+    def require_full_int8(self, what: str = "the model") -> None:
+        """Raise a one-line ModelError unless every input and output is int8 and no float math remains."""
+        for kind, tensors in (("input", self.inputs), ("output", self.outputs)):
+            for t in tensors:
+                if t.dtype != "int8":
+                    raise ModelError(
+                        f"{what} has a {t.dtype} {kind} '{t.name}'; tinyml needs a full-int8 model "
+                        "(run `tinyml quantize` with representative data)"
+                    )
+        if self.float_tensors:
+            raise ModelError(
+                f"{what} still has {self.float_tensors} float tensors inside; tinyml needs a full-int8 "
+                "model (convert with TFLITE_BUILTINS_INT8 only, e.g. `tinyml quantize`)"
+            )
+
+
+def _dtype_name(code: int) -> str:
+    schema = _schema()
+    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    name = names.get(code, f"type{code}").lower()
+    return {"float32": "float32", "int8": "int8"}.get(name, name)
+
+
+def _op_name(schema, code: int) -> str:
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    return names.get(code, f"BUILTIN_{code}")
+
+
+def _tensor_info(tensor) -> TensorInfo:
+    q = tensor.quantization
+    scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
+    zp = int(q.zeroPoint[0]) if q is not None and q.zeroPoint is not None and len(q.zeroPoint) else 0
+    shape = tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ()))
+    name = tensor.name.decode("utf-8", "replace") if isinstance(tensor.name, bytes) else str(tensor.name or "")
+    return TensorInfo(name=name, shape=shape, dtype=_dtype_name(tensor.type), scale=scale, zero_point=zp)
+
+
+def _macs(op_name: str, op, tensors) -> int:
+    """Multiply-accumulates of one operator from its tensor shapes."""
+
+    def shape(i):
+        if i < 0:
+            return ()
+        s = tensors[i].shape
+        return tuple(int(d) for d in s) if s is not None else ()
+
+    ins = list(op.inputs) if op.inputs is not None else []
+    outs = list(op.outputs) if op.outputs is not None else []
+    if not ins or not outs:
+        return 0
+    out_elems = int(np.prod(shape(outs[0]))) if shape(outs[0]) else 0
+    if op_name == "CONV_2D" and len(ins) > 1:
+        _, kh, kw, cin = shape(ins[1])
+        return out_elems * kh * kw * cin
+    if op_name == "DEPTHWISE_CONV_2D" and len(ins) > 1:
+        _, kh, kw, _ = shape(ins[1])
+        return out_elems * kh * kw
+    if op_name == "FULLY_CONNECTED" and len(ins) > 1:
+        w = shape(ins[1])
+        return out_elems * (w[-1] if w else 0)
+    if op_name == "TRANSPOSE_CONV" and len(ins) > 2:
+        cout, kh, kw, _ = shape(ins[1])
+        x = shape(ins[2])
+        return int(np.prod(x)) * kh * kw * cout if x else 0
+    if op_name == "BATCH_MATMUL":
+        a = shape(ins[0])
+        return out_elems * (a[-1] if a else 0)
+    return 0
+
+
+def read_model(data: bytes, source: str = "the model") -> ModelInfo:
+    """Parse a .tflite flatbuffer into a ModelInfo, or raise a one-line ModelError."""
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelError(
+            f"{source} is not a TensorFlow Lite model (no 'TFL3' flatbuffer identifier); "
+            "pass a .tflite file produced by the TFLite converter or `tinyml quantize`"
+        )
+    schema = _schema()
+    try:
+        model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(data), 0))
+        if not model.subgraphs:
+            raise ValueError("no subgraphs")
+        sg = model.subgraphs[0]
+        tensors = sg.tensors if sg.tensors is not None else []
+        codes = model.operatorCodes if model.operatorCodes is not None else []
+        used: dict[str, int] = {}
+        custom: set[str] = set()
+        macs = 0
+        float_tensors = 0
+        for g in model.subgraphs:
+            gt = g.tensors if g.tensors is not None else []
+            float_tensors += sum(1 for t in gt if t.type in _FLOAT_TYPES)
+            for op in g.operators if g.operators is not None else []:
+                code = codes[op.opcodeIndex]
+                builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+                name = _op_name(schema, builtin)
+                if name == "CUSTOM":
+                    cname = code.customCode
+                    custom.add(cname.decode("utf-8", "replace") if isinstance(cname, bytes) else str(cname))
+                    continue
+                used[name] = max(used.get(name, 0), int(code.version))
+                macs += _macs(name, op, gt)
+        inputs = tuple(_tensor_info(tensors[i]) for i in sg.inputs)
+        outputs = tuple(_tensor_info(tensors[i]) for i in sg.outputs)
+    except ModelError:
+        raise
+    except Exception as exc:  # flatbuffers raises assorted IndexError/struct.error on damage
+        raise ModelError(
+            f"{source} is a damaged or truncated .tflite file ({type(exc).__name__}); re-export it from the converter"
+        ) from None
+    return ModelInfo(
+        flash_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        ops=tuple(OpInfo(n, v) for n, v in sorted(used.items())),
+        custom_ops=tuple(sorted(custom)),
+        inputs=inputs,
+        outputs=outputs,
+        macs=int(macs),
+        float_tensors=float_tensors,
+        subgraphs=len(model.subgraphs),
+    )
+
+
+def load_model_bytes(path: str | Path) -> bytes:
+    """Read a .tflite file, turning a missing/unreadable path into a one-line error."""
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{p}: no such file; pass the path of a .tflite model") from None
+    except IsADirectoryError:
+        raise ModelError(f"{p} is a folder; pass a .tflite file (or a training run folder where supported)") from None
+    except OSError as exc:
+        raise ModelError(f"{p}: cannot read ({exc.strerror})") from None

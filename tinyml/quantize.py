@@ -1,0 +1,93 @@
+"""Full-int8 conversion, and the int8 scaling helpers used everywhere else.
+
+`quantize` returns bytes and writes nothing. The batch dimension is fixed to 1 before
+conversion, so the model carries no SHAPE/STRIDED_SLICE/PACK ops for a dynamic batch.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tinyml.errors import TinyMLError
+
+
+def quantize_array(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Real values → int8 exactly as TFLite does: round half away from zero, then clamp."""
+    q = np.round(np.asarray(x, dtype=np.float64) / scale) + zero_point
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def dequantize_array(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return (np.asarray(q, dtype=np.float32) - np.float32(zero_point)) * np.float32(scale)
+
+
+def _tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    return tf
+
+
+def quantize(model, representative: np.ndarray, max_samples: int = 500) -> bytes:
+    """Keras model + representative float inputs (N, ...) → full-int8 .tflite bytes.
+
+    int8 input and output, TFLITE_BUILTINS_INT8 only, batch fixed to 1.
+    """
+    tf = _tf()
+    rep = np.asarray(representative, dtype=np.float32)
+    if rep.ndim < 2 or len(rep) == 0:
+        raise TinyMLError("representative data must be a non-empty array of model inputs (N, ...)")
+    in_shape = tuple(model.inputs[0].shape[1:])
+    if rep.shape[1:] != in_shape:
+        raise TinyMLError(f"representative data has shape {rep.shape[1:]} per example but the model expects {in_shape}")
+
+    @tf.function(input_signature=[tf.TensorSpec((1, *in_shape), tf.float32)])
+    def serve(x):
+        return model(x, training=False)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+
+    def samples():
+        for x in rep[:max_samples]:
+            yield [x[None, ...]]
+
+    converter.representative_dataset = samples
+    try:
+        return bytes(converter.convert())
+    except Exception as exc:  # the converter raises many types; the first line says what failed
+        raise TinyMLError(f"int8 conversion failed: {str(exc).splitlines()[0][:300]}") from None
+
+
+def int8_predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    """Dequantized outputs (N, classes) from the TFLM interpreter: what the board computes."""
+    from tinyml import tflm
+    from tinyml.modelinfo import read_model
+
+    info = read_model(model_bytes)
+    tin, tout = info.inputs[0], info.outputs[0]
+    interp = tflm.tflm_interpreter(model_bytes)
+    out = np.zeros((len(x), tout.elements), dtype=np.float32)
+    for i, sample in enumerate(np.asarray(x)):
+        q = quantize_array(sample, tin.scale, tin.zero_point).reshape(tin.shape)
+        (y,) = tflm.run_tflm(interp, [q])
+        out[i] = dequantize_array(y.reshape(-1), tout.scale, tout.zero_point)
+    return out
+
+
+def accuracy_report(model, model_bytes: bytes, x: np.ndarray, y: np.ndarray | None) -> dict:
+    """Float (Keras) vs int8 (TFLM) accuracy and agreement on the same data."""
+    x = np.asarray(x, dtype=np.float32)
+    float_pred = np.asarray(model.predict(x, verbose=0, batch_size=256)).reshape(len(x), -1).argmax(1)
+    int8_pred = int8_predict(model_bytes, x).argmax(1)
+    report = {"samples": int(len(x)), "agreement": float(np.mean(float_pred == int8_pred))}
+    if y is not None:
+        y = np.asarray(y).reshape(-1)
+        report["float_accuracy"] = float(np.mean(float_pred == y))
+        report["int8_accuracy"] = float(np.mean(int8_pred == y))
+    return report

@@ -1,0 +1,54 @@
+"""The interface every task implements, and the firmware pieces it hands to export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyml.export.render import c_float
+
+
+@dataclass(frozen=True)
+class FeatureConstant:
+    """A constant the firmware must share with training (window length, scale, threshold...)."""
+
+    name: str
+    """C identifier, e.g. 'kFeatureSliceCount' (written by task code, never by users)."""
+    ctype: str
+    """C type: 'int', 'float' or 'bool'."""
+    value: float | int | bool
+    """Value used in training."""
+
+    @property
+    def literal(self) -> str:
+        if self.ctype == "float":
+            return c_float(float(self.value))
+        if self.ctype == "bool":
+            return "true" if self.value else "false"
+        return str(int(self.value))
+
+
+@dataclass(frozen=True)
+class Firmware:
+    """What a task adds to the generic export: its sketch, extra files and shared constants."""
+
+    sketch_template: str
+    """Template rendered as <name>/<name>.ino."""
+    extra_templates: tuple[tuple[str, str], ...] = ()
+    """(output file name, template) pairs, e.g. the task's preprocessing in plain C."""
+    sensor_roles: tuple[str, ...] = ()
+    """Board sensors the sketch uses ('imu', 'mic', 'camera'); selects libraries and headers."""
+    constants: tuple[FeatureConstant, ...] = ()
+    """Constants written into model_settings.h."""
+
+
+class Task:
+    """Base for tasks. Subclasses override what they provide."""
+
+    name: str = ""
+    """Registry name."""
+    description: str = ""
+    """One line for `--help`."""
+
+    def firmware(self, config: dict | None) -> Firmware:
+        """Firmware pieces for a model trained with `config` (None for a bare .tflite)."""
+        raise NotImplementedError

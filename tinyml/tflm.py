@@ -1,0 +1,264 @@
+"""The real TFLM interpreter (tflite-micro from PyPI): run, measure the arena, compare with TFLite.
+
+The arena is measured by searching for the smallest size in which the TFLM interpreter
+allocates the model and runs one inference (not by parsing print_allocations). The host
+build is 64-bit with reference kernels, so export adds a stated margin for the target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import sys
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyml.errors import ModelError, VerifyError
+
+ARENA_ALIGN = 16
+ARENA_SEARCH_LIMIT = 16 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _captured_native_output():
+    """Collect what the C++ interpreter prints on fd 1/2 so it does not spill onto the terminal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        saved = [os.dup(1), os.dup(2)]
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        box = {"text": ""}
+        try:
+            yield box
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            sink.seek(0)
+            box["text"] = sink.read().decode("utf-8", "replace")
+
+
+def _runtime():
+    from tflite_micro.python.tflite_micro import runtime
+
+    return runtime
+
+
+def _try_interpreter(model: bytes, arena: int, invoke: bool):
+    runtime = _runtime()
+    with _captured_native_output() as out:
+        try:
+            interp = runtime.Interpreter.from_bytes(model, arena_size=arena)
+            if invoke:
+                for i, zero in enumerate(_zero_inputs(interp)):
+                    interp.set_input(zero, i)
+                interp.invoke()
+        except (RuntimeError, ValueError):
+            interp = None
+    return interp, out["text"]
+
+
+def _zero_inputs(interp):
+    i = 0
+    while True:
+        try:
+            d = interp.get_input_details(i)
+        except (IndexError, RuntimeError, ValueError):
+            return
+        if d is None:
+            return
+        yield np.zeros(d["shape"], dtype=d["dtype"])
+        i += 1
+
+
+def measure_arena(model: bytes) -> int:
+    """Smallest tensor arena (bytes, 16-byte steps) in which TFLM allocates and invokes the model."""
+    hi = max(4096, _align(len(model)))
+    interp, log = _try_interpreter(model, hi, invoke=True)
+    while interp is None:
+        missing = _missing_op(log)
+        if missing:
+            raise ModelError(missing)
+        if hi >= ARENA_SEARCH_LIMIT:
+            raise ModelError(
+                f"TFLM could not allocate the model even with a {ARENA_SEARCH_LIMIT // (1024 * 1024)} MB arena: "
+                + (_last_line(log) or "unknown error")
+            )
+        hi *= 2
+        interp, log = _try_interpreter(model, hi, invoke=True)
+    lo = 0  # known failing (or untested) size
+    while hi - lo > ARENA_ALIGN:
+        mid = _align((lo + hi) // 2)
+        if mid >= hi:
+            break
+        ok, _ = _try_interpreter(model, mid, invoke=False)
+        if ok is not None:
+            hi = mid
+        else:
+            lo = mid
+    # allocation succeeded at hi; make sure an inference also runs there
+    while _try_interpreter(model, hi, invoke=True)[0] is None:
+        hi += 256
+    return hi
+
+
+def _align(n: int) -> int:
+    return (n + ARENA_ALIGN - 1) // ARENA_ALIGN * ARENA_ALIGN
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _missing_op(log: str) -> str | None:
+    for line in log.splitlines():
+        if "Didn't find op" in line or "is not supported" in line or "Failed to get registration" in line:
+            return f"TFLM cannot run this model: {line.strip()} (use only ops TFLM supports)"
+    return None
+
+
+def tflm_interpreter(model: bytes, arena: int | None = None):
+    """A ready TFLM interpreter with a generous arena, for running inferences on the host."""
+    size = arena if arena is not None else measure_arena(model) + 1024
+    interp, log = _try_interpreter(model, size, invoke=False)
+    if interp is None:
+        raise ModelError(_missing_op(log) or f"TFLM failed to allocate the model: {_last_line(log)}")
+    return interp
+
+
+def run_tflm(interp, inputs: list[np.ndarray], n_outputs: int = 1) -> list[np.ndarray]:
+    """One inference; inputs and outputs carry the batch dimension."""
+    for i, x in enumerate(inputs):
+        interp.set_input(x, i)
+    with _captured_native_output():
+        interp.invoke()
+    return [np.array(interp.get_output(i)) for i in range(n_outputs)]
+
+
+def litert_compatible(model: bytes) -> bytes:
+    """Copy of the model that the LiteRT interpreter accepts.
+
+    Older converters (e.g. the published person_detect.tflite) store per-channel bias
+    quantization on 1-D tensors with quantized_dimension=3. TFLM ignores the dimension for
+    those; LiteRT rejects it. For a 1-D tensor (or a single scale) the only meaningful
+    dimension is 0, so that is what the copy records. Nothing else changes.
+    """
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    buf = bytearray(model)
+    root = schema.Model.GetRootAsModel(buf, 0)
+    for g in range(root.SubgraphsLength()):
+        sg = root.Subgraphs(g)
+        for t in range(sg.TensorsLength()):
+            tensor = sg.Tensors(t)
+            q = tensor.Quantization()
+            if q is None or (q.ScaleLength() > 1 and tensor.ShapeLength() > 1):
+                continue
+            off = q._tab.Offset(16)  # vtable slot of quantized_dimension
+            if off and q.QuantizedDimension() != 0:
+                struct.pack_into("<i", buf, q._tab.Pos + off, 0)
+    return bytes(buf)
+
+
+def litert_interpreter(model: bytes):
+    """LiteRT interpreter with reference kernels, which TFLM's kernels are meant to match bit for bit."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    try:
+        interp = Interpreter(
+            model_content=litert_compatible(model),
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+        )
+        interp.allocate_tensors()
+    except (RuntimeError, ValueError) as exc:
+        raise ModelError(f"TFLite could not load the model: {str(exc).splitlines()[0][:200]}") from None
+    return interp
+
+
+def run_litert(interp, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    for d, x in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of comparing TFLM and TFLite on the same int8 inputs."""
+
+    compared: int
+    """Number of input examples run through both interpreters."""
+    mismatches: int
+    """Examples whose int8 outputs differ in any element."""
+    max_abs_diff: int
+    """Largest element-wise difference seen, in int8 steps."""
+    source: str
+    """'random' (uniform int8, seeded) or 'given' (caller's validation inputs)."""
+
+    def as_dict(self) -> dict:
+        return {
+            "compared": self.compared,
+            "mismatches": self.mismatches,
+            "max_abs_diff": self.max_abs_diff,
+            "source": self.source,
+        }
+
+
+def random_inputs(model: bytes, count: int, seed: int = 0) -> list[list[np.ndarray]]:
+    """Seeded uniform inputs covering the full int8 range, one list per example."""
+    from tinyml.modelinfo import read_model
+
+    info = read_model(model)
+    rng = np.random.default_rng(seed)
+    examples = []
+    for _ in range(count):
+        ex = []
+        for t in info.inputs:
+            dt = np.dtype(t.dtype)
+            lim = np.iinfo(dt) if dt.kind in "iu" else None
+            if lim is None:
+                ex.append(rng.standard_normal(t.shape).astype(dt))
+            else:
+                ex.append(rng.integers(lim.min, int(lim.max) + 1, size=t.shape, dtype=dt))
+        examples.append(ex)
+    return examples
+
+
+def verify(model: bytes, examples: list[list[np.ndarray]] | None = None, count: int = 50, seed: int = 0,
+           arena: int | None = None) -> VerifyResult:
+    """Run the same int8 inputs through TFLM and LiteRT (reference kernels) and require identical outputs."""
+    from tinyml.modelinfo import read_model
+
+    n_outputs = len(read_model(model).outputs)
+    source = "given" if examples is not None else "random"
+    if examples is None:
+        examples = random_inputs(model, count, seed)
+    micro = tflm_interpreter(model, arena)
+    lite = litert_interpreter(model)
+    mismatches = 0
+    worst = 0
+    for ex in examples:
+        a = run_tflm(micro, ex, n_outputs)
+        b = run_litert(lite, ex)
+        diff = max(
+            (int(np.max(np.abs(x.astype(np.int32) - y.astype(np.int32)))) if x.size else 0)
+            for x, y in zip(a, b)
+        ) if a else 0
+        if diff or len(a) != len(b):
+            mismatches += 1
+        worst = max(worst, diff)
+    return VerifyResult(compared=len(examples), mismatches=mismatches, max_abs_diff=worst, source=source)
+
+
+def require_identical(result: VerifyResult) -> None:
+    if result.mismatches:
+        raise VerifyError(
+            f"TFLM and TFLite disagree on {result.mismatches} of {result.compared} inputs "
+            f"(max difference {result.max_abs_diff} int8 steps); the board would not reproduce host results"
+        )
