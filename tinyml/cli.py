@@ -81,7 +81,7 @@ def cmd_export(args) -> int:
     from tinyml.names import safe_name
 
     board = get_board(args.board)
-    name = safe_name(args.name, "sketch name") if args.name else None
+    name = safe_name(args.name, "sketch name") if args.name is not None else None
     source = load_source(args.model)
     read_model(source.model, str(args.model))
     name = name or default_sketch_name(source.stem)

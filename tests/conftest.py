@@ -1,0 +1,66 @@
+"""Shared test helpers: the real-data folder (skipped when absent), CLI runner, compilers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHIM = Path(__file__).parent / "shim"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real third-party data not found at {SHARED_DATA} (set TINYML_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def reference_models(shared_data) -> Path:
+    path = shared_data / "tflm_reference" / "models"
+    if not path.is_dir():
+        pytest.skip(f"{path} missing")
+    return path
+
+
+def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run `python -m tinyml ARGS` as a user would, capturing output."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "tinyml", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env,
+    )
+
+
+def gxx() -> str:
+    compiler = shutil.which("g++")
+    if not compiler:
+        pytest.skip("g++ not installed")
+    return compiler
+
+
+def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProcess:
+    """The checks the issue asks for: generated C standalone with -Werror, the .ino against the shim."""
+    cc = gxx()
+    out = []
+    for src in ("model_data.cc",):
+        out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-c", src, "-o", os.devnull],
+                                  cwd=sketch_dir, capture_output=True, text=True))
+    for hdr in ("model_data.h", "model_settings.h"):
+        out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-x", "c++", "-fsyntax-only", hdr],
+                                  cwd=sketch_dir, capture_output=True, text=True))
+    for src in sorted(p.name for p in sketch_dir.iterdir() if p.suffix in (".ino", ".cpp", ".cc")):
+        out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-fsyntax-only", "-x", "c++",
+                                   "-include", "Arduino.h", f"-I{SHIM}", "-I.", src],
+                                  cwd=sketch_dir, capture_output=True, text=True))
+    failed = [r for r in out if r.returncode != 0]
+    return failed[0] if failed else out[-1]

@@ -1,0 +1,120 @@
+"""Tiny .tflite models built in code with the flatbuffer object API (no TensorFlow, deterministic).
+
+`tiny_model()` is a full-int8 FULLY_CONNECTED(4→3) + SOFTMAX classifier. Variants give a
+float model, one with a custom op and one with a builtin that TFLM does not implement.
+"""
+
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as s
+
+
+def _buffer(data: bytes | None = None):
+    b = s.BufferT()
+    b.data = np.frombuffer(data, dtype=np.uint8) if data else None
+    return b
+
+
+def _tensor(name, shape, ttype, buffer, scale=None, zp=None):
+    t = s.TensorT()
+    t.name = name
+    t.shape = np.array(shape, dtype=np.int32)
+    t.type = ttype
+    t.buffer = buffer
+    if scale is not None:
+        q = s.QuantizationParametersT()
+        q.scale = np.array([scale], dtype=np.float32)
+        q.zeroPoint = np.array([zp], dtype=np.int64)
+        t.quantization = q
+    return t
+
+
+def _opcode(code, custom=None):
+    oc = s.OperatorCodeT()
+    oc.builtinCode = code
+    oc.deprecatedBuiltinCode = min(code, 127)
+    oc.version = 1
+    oc.customCode = custom
+    return oc
+
+
+def tiny_model(variant: str = "int8") -> bytes:
+    """variant: 'int8' (default), 'float', 'custom' (adds a custom op), 'unsupported' (LSH_PROJECTION)."""
+    rng = np.random.default_rng(7)
+    is_float = variant == "float"
+    weights = rng.integers(-100, 100, size=(3, 4)).astype(np.int8)
+    bias = rng.integers(-500, 500, size=(3,)).astype(np.int32)
+
+    buffers = [_buffer()]
+
+    def add_buffer(arr):
+        buffers.append(_buffer(arr.tobytes()))
+        return len(buffers) - 1
+
+    if is_float:
+        tt = s.TensorType.FLOAT32
+        tensors = [
+            _tensor("input", [1, 4], tt, 0),
+            _tensor("weights", [3, 4], tt, add_buffer(weights.astype(np.float32) / 100)),
+            _tensor("bias", [3], tt, add_buffer(bias.astype(np.float32) / 1000)),
+            _tensor("logits", [1, 3], tt, 0),
+            _tensor("scores", [1, 3], tt, 0),
+        ]
+    else:
+        tensors = [
+            _tensor("input", [1, 4], s.TensorType.INT8, 0, 0.05, -3),
+            _tensor("weights", [3, 4], s.TensorType.INT8, add_buffer(weights), 0.01, 0),
+            _tensor("bias", [3], s.TensorType.INT32, add_buffer(bias), 0.0005, 0),
+            _tensor("logits", [1, 3], s.TensorType.INT8, 0, 0.1, 2),
+            _tensor("scores", [1, 3], s.TensorType.INT8, 0, 1.0 / 256, -128),
+        ]
+    codes = [_opcode(s.BuiltinOperator.FULLY_CONNECTED), _opcode(s.BuiltinOperator.SOFTMAX)]
+
+    fc = s.OperatorT()
+    fc.opcodeIndex = 0
+    fc.inputs = np.array([0, 1, 2], dtype=np.int32)
+    fc.outputs = np.array([3], dtype=np.int32)
+    fc.builtinOptionsType = s.BuiltinOptions.FullyConnectedOptions
+    fc.builtinOptions = s.FullyConnectedOptionsT()
+
+    sm = s.OperatorT()
+    sm.opcodeIndex = 1
+    sm.inputs = np.array([3], dtype=np.int32)
+    sm.outputs = np.array([4], dtype=np.int32)
+    sm.builtinOptionsType = s.BuiltinOptions.SoftmaxOptions
+    opts = s.SoftmaxOptionsT()
+    opts.beta = 1.0
+    sm.builtinOptions = opts
+    operators = [fc, sm]
+
+    if variant in ("custom", "unsupported"):
+        extra = s.OperatorT()
+        extra.opcodeIndex = 2
+        extra.inputs = np.array([4], dtype=np.int32)
+        tensors.append(_tensor("extra_out", [1, 3], s.TensorType.INT8, 0, 1.0 / 256, -128))
+        extra.outputs = np.array([5], dtype=np.int32)
+        if variant == "custom":
+            codes.append(_opcode(s.BuiltinOperator.CUSTOM, custom=b"MyCustomOp"))
+        else:
+            codes.append(_opcode(s.BuiltinOperator.LSH_PROJECTION))
+        operators.append(extra)
+
+    sg = s.SubGraphT()
+    sg.tensors = tensors
+    sg.inputs = np.array([0], dtype=np.int32)
+    sg.outputs = np.array([len(tensors) - 1], dtype=np.int32)
+    sg.operators = operators
+    sg.name = "main"
+
+    model = s.ModelT()
+    model.version = 3
+    model.operatorCodes = codes
+    model.subgraphs = [sg]
+    model.buffers = buffers
+    model.description = "tinyml test fixture"
+
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

@@ -1,0 +1,3 @@
+// Shim of TFLM logging.
+#pragma once
+void MicroPrintf(const char* format, ...);
