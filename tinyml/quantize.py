@@ -43,11 +43,14 @@ def quantize(model, representative: np.ndarray, max_samples: int = 500) -> bytes
     if rep.shape[1:] != in_shape:
         raise TinyMLError(f"representative data has shape {rep.shape[1:]} per example but the model expects {in_shape}")
 
-    @tf.function(input_signature=[tf.TensorSpec((1, *in_shape), tf.float32)])
-    def serve(x):
-        return model(x, training=False)
+    import keras
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    # Re-wrap with a batch-1 input so the graph has static shapes end to end.
+    # Fixed names too: Keras' global name counters would otherwise leak into tensor names
+    # and make two conversions of the same model differ byte-wise.
+    fixed_in = keras.Input(shape=in_shape, batch_size=1, dtype="float32", name="input")
+    fixed = keras.Model(fixed_in, model(fixed_in, training=False), name="tinyml_int8")
+    converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
@@ -58,8 +61,12 @@ def quantize(model, representative: np.ndarray, max_samples: int = 500) -> bytes
             yield [x[None, ...]]
 
     converter.representative_dataset = samples
+    from tinyml.tflm import captured_native_output
+
     try:
-        return bytes(converter.convert())
+        # the converter prints pages of MLIR/progress noise on fd 1 and 2
+        with captured_native_output():
+            return bytes(converter.convert())
     except Exception as exc:  # the converter raises many types; the first line says what failed
         raise TinyMLError(f"int8 conversion failed: {str(exc).splitlines()[0][:300]}") from None
 
@@ -71,13 +78,9 @@ def int8_predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
 
     info = read_model(model_bytes)
     tin, tout = info.inputs[0], info.outputs[0]
-    interp = tflm.tflm_interpreter(model_bytes)
-    out = np.zeros((len(x), tout.elements), dtype=np.float32)
-    for i, sample in enumerate(np.asarray(x)):
-        q = quantize_array(sample, tin.scale, tin.zero_point).reshape(tin.shape)
-        (y,) = tflm.run_tflm(interp, [q])
-        out[i] = dequantize_array(y.reshape(-1), tout.scale, tout.zero_point)
-    return out
+    q = quantize_array(np.asarray(x), tin.scale, tin.zero_point)
+    y = tflm.predict_int8(model_bytes, q)
+    return dequantize_array(y.reshape(len(q), -1), tout.scale, tout.zero_point)
 
 
 def accuracy_report(model, model_bytes: bytes, x: np.ndarray, y: np.ndarray | None) -> dict:

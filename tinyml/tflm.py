@@ -1,14 +1,15 @@
 """The real TFLM interpreter (tflite-micro from PyPI): run, measure the arena, compare with TFLite.
 
-The arena is measured by searching for the smallest size in which the TFLM interpreter
-allocates the model and runs one inference (not by parsing print_allocations). The host
-build is 64-bit with reference kernels, so export adds a stated margin for the target.
+The arena is the total that TFLM's recording allocator reports (print_allocations),
+confirmed by allocating and invoking a fresh interpreter with exactly that arena. The
+host build is 64-bit with reference kernels, so export adds a stated margin for the target.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -20,10 +21,11 @@ from tinyml.errors import ModelError, VerifyError
 
 ARENA_ALIGN = 16
 ARENA_SEARCH_LIMIT = 16 * 1024 * 1024
+ARENA_METHOD = "TFLM print_allocations total, confirmed by allocating and invoking with exactly that arena"
 
 
 @contextlib.contextmanager
-def _captured_native_output():
+def captured_native_output():
     """Collect what the C++ interpreter prints on fd 1/2 so it does not spill onto the terminal."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -51,7 +53,7 @@ def _runtime():
 
 def _try_interpreter(model: bytes, arena: int, invoke: bool):
     runtime = _runtime()
-    with _captured_native_output() as out:
+    with captured_native_output() as out:
         try:
             interp = runtime.Interpreter.from_bytes(model, arena_size=arena)
             if invoke:
@@ -77,34 +79,38 @@ def _zero_inputs(interp):
 
 
 def measure_arena(model: bytes) -> int:
-    """Smallest tensor arena (bytes, 16-byte steps) in which TFLM allocates and invokes the model."""
-    hi = max(4096, _align(len(model)))
-    interp, log = _try_interpreter(model, hi, invoke=True)
+    """Smallest tensor arena (bytes, 16-byte aligned) in which TFLM allocates and invokes the model.
+
+    The interpreter is built once with a generous arena and its RecordingMicroAllocator
+    reports the total it used (print_allocations). That size is then confirmed by building
+    and invoking a fresh interpreter with exactly that arena, stepping up only if needed.
+    Sizes below the recorded total are never probed: TFLM can crash on some failed
+    allocation paths instead of returning an error.
+    """
+    size = max(4096, _align(len(model)))
+    interp, log = _try_interpreter(model, size, invoke=True)
     while interp is None:
         missing = _missing_op(log)
         if missing:
             raise ModelError(missing)
-        if hi >= ARENA_SEARCH_LIMIT:
+        if size >= ARENA_SEARCH_LIMIT:
             raise ModelError(
                 f"TFLM could not allocate the model even with a {ARENA_SEARCH_LIMIT // (1024 * 1024)} MB arena: "
                 + (_last_line(log) or "unknown error")
             )
-        hi *= 2
-        interp, log = _try_interpreter(model, hi, invoke=True)
-    lo = 0  # known failing (or untested) size
-    while hi - lo > ARENA_ALIGN:
-        mid = _align((lo + hi) // 2)
-        if mid >= hi:
-            break
-        ok, _ = _try_interpreter(model, mid, invoke=False)
-        if ok is not None:
-            hi = mid
-        else:
-            lo = mid
-    # allocation succeeded at hi; make sure an inference also runs there
-    while _try_interpreter(model, hi, invoke=True)[0] is None:
-        hi += 256
-    return hi
+        size *= 2
+        interp, log = _try_interpreter(model, size, invoke=True)
+    with captured_native_output() as out:
+        interp.print_allocations()
+    match = re.search(r"Arena allocation total (\d+) bytes", out["text"])
+    if not match:
+        raise ModelError("TFLM did not report its arena allocations; cannot measure the arena")
+    arena = _align(int(match.group(1)))
+    while _try_interpreter(model, arena, invoke=True)[0] is None:
+        arena += ARENA_ALIGN
+        if arena > size:
+            return size
+    return arena
 
 
 def _align(n: int) -> int:
@@ -136,7 +142,7 @@ def run_tflm(interp, inputs: list[np.ndarray], n_outputs: int = 1) -> list[np.nd
     """One inference; inputs and outputs carry the batch dimension."""
     for i, x in enumerate(inputs):
         interp.set_input(x, i)
-    with _captured_native_output():
+    with captured_native_output():
         interp.invoke()
     return [np.array(interp.get_output(i)) for i in range(n_outputs)]
 
@@ -262,3 +268,16 @@ def require_identical(result: VerifyResult) -> None:
             f"TFLM and TFLite disagree on {result.mismatches} of {result.compared} inputs "
             f"(max difference {result.max_abs_diff} int8 steps); the board would not reproduce host results"
         )
+
+
+def predict_int8(model: bytes, inputs: np.ndarray) -> np.ndarray:
+    """Raw int8 outputs (N, ...) of the first output for int8 inputs (N, ...), one TFLM inference each."""
+    from tinyml.modelinfo import read_model
+
+    info = read_model(model)
+    interp = tflm_interpreter(model)
+    out = np.zeros((len(inputs), *info.outputs[0].shape[1:]), dtype=np.int8)
+    for i, x in enumerate(inputs):
+        (y,) = run_tflm(interp, [x.reshape(info.inputs[0].shape)])
+        out[i] = y.reshape(out.shape[1:])
+    return out

@@ -14,8 +14,8 @@ from tinyml.errors import BudgetError, ModelError
 from tinyml.export.sketch import check_labels, sketch_files
 from tinyml.modelinfo import ModelInfo, load_model_bytes, read_model
 from tinyml.tasks import get_task
+from tinyml.tflm import ARENA_METHOD
 
-ARENA_METHOD = "smallest arena (16-byte steps) in which the TFLM interpreter allocates and invokes the model"
 
 
 def board_fit(board: Board, flash: int, arena_measured: int) -> dict:

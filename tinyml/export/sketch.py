@@ -16,6 +16,7 @@ from tinyml.export.render import render
 from tinyml.export.resolver import resolver_methods
 from tinyml.modelinfo import ModelInfo
 from tinyml.tasks.base import Firmware
+from tinyml.tflm import ARENA_METHOD
 
 MAX_LABEL_CHARS = 64
 
@@ -90,7 +91,7 @@ def sketch_files(
         "outputs": [t.as_dict() for t in info.outputs],
         "labels": labels,
         "arena": {"measured_bytes": arena_measured, "total_bytes": arena_total, "margin_rule": ARENA_MARGIN_RULE,
-                  "method": "smallest arena in which the TFLM interpreter allocates and invokes the model"},
+                  "method": ARENA_METHOD},
         "feature_constants": {c.name: c.value for c in firmware.constants},
         "verified": verified,
         "files": {path: hashlib.sha256(text.encode()).hexdigest() for path, text in sorted(files.items())},

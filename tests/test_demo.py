@@ -1,0 +1,34 @@
+"""The main job end to end (quick size), and the packaging contract."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import REPO, compile_sketch, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_quick_builds_a_verified_sketch(tmp_path):
+    proc = run_cli("demo", "--quick", "--out", str(tmp_path / "build"), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "build" / "demo_summary.json").read_text())
+    assert summary["int8_accuracy"] > 0.6 and summary["verified_inputs"] == 20
+    sketch = tmp_path / "build" / "arduino" / "waveform"
+    manifest = json.loads((sketch / "manifest.json").read_text())
+    assert manifest["labels"] == ["sine", "square", "sawtooth"]
+    assert compile_sketch(sketch, "waveform.ino").returncode == 0
+
+
+def test_wheel_ships_the_templates(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("tinyml-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for template in ("model_data.cc.j2", "model_data.h.j2", "model_settings.h.j2", "op_resolver.h.j2",
+                     "generic/sketch.ino.j2"):
+        assert f"tinyml/firmware_templates/{template}" in names
