@@ -8,7 +8,7 @@ conservative estimates from the chips' memory maps and the sizes of the Arduino 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tinyml.errors import TinyMLError
 
@@ -91,41 +91,40 @@ class Board:
 _PDM = Sensor("MP34DT05 PDM microphone", "", "PDM.h", "PDM")
 _OV7675 = Sensor("OV7675 camera (Tiny Machine Learning Kit)", "Arduino_OV767X", "Arduino_OV767X.h", "Camera")
 
+_NANO33_REV1 = Board(
+    key="nano33ble_sense",
+    title="Arduino Nano 33 BLE Sense (Rev1)",
+    mcu="nRF52840 (Cortex-M4F, 64 MHz)",
+    fqbn="arduino:mbed_nano:nano33ble",
+    ram_bytes=256 * KB,
+    flash_bytes=1024 * KB,
+    model_ram_budget=192 * KB,
+    model_flash_budget=768 * KB,
+    core="arduino:mbed_nano",
+    sensors={
+        "imu": Sensor("LSM9DS1", "Arduino_LSM9DS1", "Arduino_LSM9DS1.h", "IMU"),
+        "mic": _PDM,
+        "camera": _OV7675,
+    },
+)
+
+# Rev2 is the same board with a different IMU (and microphone part): only the sensors change.
+_NANO33_REV2 = replace(
+    _NANO33_REV1,
+    key="nano33ble_sense_rev2",
+    title="Arduino Nano 33 BLE Sense Rev2",
+    sensors={
+        "imu": Sensor("BMI270 + BMM150", "Arduino_BMI270_BMM150", "Arduino_BMI270_BMM150.h", "IMU"),
+        "mic": Sensor("MP34DT06JTR PDM microphone", "", "PDM.h", "PDM"),
+        "camera": _OV7675,
+    },
+)
+
 BOARDS: dict[str, Board] = {
     b.key: b
     for b in (
-        Board(
-            key="nano33ble_sense",
-            title="Arduino Nano 33 BLE Sense (Rev1)",
-            mcu="nRF52840 (Cortex-M4F, 64 MHz)",
-            fqbn="arduino:mbed_nano:nano33ble",
-            ram_bytes=256 * KB,
-            flash_bytes=1024 * KB,
-            model_ram_budget=192 * KB,
-            model_flash_budget=768 * KB,
-            core="arduino:mbed_nano",
-            sensors={
-                "imu": Sensor("LSM9DS1", "Arduino_LSM9DS1", "Arduino_LSM9DS1.h", "IMU"),
-                "mic": _PDM,
-                "camera": _OV7675,
-            },
-        ),
-        Board(
-            key="nano33ble_sense_rev2",
-            title="Arduino Nano 33 BLE Sense Rev2",
-            mcu="nRF52840 (Cortex-M4F, 64 MHz)",
-            fqbn="arduino:mbed_nano:nano33ble",
-            ram_bytes=256 * KB,
-            flash_bytes=1024 * KB,
-            model_ram_budget=192 * KB,
-            model_flash_budget=768 * KB,
-            core="arduino:mbed_nano",
-            sensors={
-                "imu": Sensor("BMI270 + BMM150", "Arduino_BMI270_BMM150", "Arduino_BMI270_BMM150.h", "IMU"),
-                "mic": Sensor("MP34DT06JTR PDM microphone", "", "PDM.h", "PDM"),
-                "camera": _OV7675,
-            },
-        ),
+        _NANO33_REV1,
+        _NANO33_REV2,
         Board(
             key="nano_esp32",
             title="Arduino Nano ESP32",
