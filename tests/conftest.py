@@ -58,6 +58,9 @@ def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProce
     for hdr in ("model_data.h", "model_settings.h"):
         out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-x", "c++", "-fsyntax-only", hdr],
                                   cwd=sketch_dir, capture_output=True, text=True))
+    for src in sorted(p.name for p in sketch_dir.iterdir() if p.suffix == ".c"):
+        out.append(subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", src, "-o", os.devnull],
+                                  cwd=sketch_dir, capture_output=True, text=True))
     for src in sorted(p.name for p in sketch_dir.iterdir() if p.suffix in (".ino", ".cpp", ".cc")):
         out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-fsyntax-only", "-x", "c++",
                                    "-include", "Arduino.h", f"-I{SHIM}", "-I.", src],

@@ -127,6 +127,73 @@ def cmd_quantize(args) -> int:
     return 0
 
 
+def _apply_sets(cfg, sets: list[str]):
+    """--set a.b=value (value parsed as JSON when it can be, comma lists become tuples)."""
+    from tinyml import config as config_mod
+
+    data = config_mod.to_dict(cfg)
+    for item in sets or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise TinyMLError(f"--set {item!r}: use KEY=VALUE, e.g. --set epochs=10")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw.split(",") if "," in raw else raw
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise TinyMLError(f"--set {key}: '{part}' is not a group of settings")
+            node = node[part]
+        if parts[-1] not in node:
+            raise TinyMLError(f"--set {key}: unknown setting '{parts[-1]}'; known: {', '.join(sorted(node))}")
+        node[parts[-1]] = value
+    try:
+        return config_mod.from_dict(type(cfg), data)
+    except TypeError as exc:
+        raise TinyMLError(f"bad --set value: {exc}") from None
+
+
+def cmd_train(args) -> int:
+    from tinyml.tasks import get_task
+    from tinyml.train import train_task, write_run
+
+    task = get_task(args.task)
+    if not hasattr(task, "build_model"):
+        raise TinyMLError(f"task '{args.task}' has no trainer")
+    cfg = _apply_sets(task.default_config(), args.set)
+    if args.data:
+        samples = task.load(args.data, cfg)
+    else:
+        print(f"no --data given: training on the embedded synthetic {task.name} data ({args.synthetic} per class)")
+        samples = task.synthetic(cfg, args.synthetic, cfg.seed)
+    result = train_task(task, cfg, samples)
+    write_run(Path(args.out), result)
+    r = result.report
+    print(f"wrote {args.out}/: float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), "
+          f"{r['flash_bytes']:,} B flash, arena {r['arena_bytes']:,} B, {r['total_seconds']} s")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from tinyml.train import evaluate_int8, load_run
+
+    task, cfg, tflite = load_run(Path(args.run))
+    samples = task.load(args.data, cfg)
+    x, y = task.examples(samples, cfg, 0, cfg.seed)
+    result = evaluate_int8(task, tflite, x, y, cfg.labels)
+    result.pop("scores")
+    result["data"] = str(args.data)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        print(f"int8 accuracy {result['accuracy']:.3f} on {result['samples']} samples from {args.data}")
+        for label, recall in result["per_class_recall"].items():
+            print(f"  {label:<12} recall {recall if recall is None else round(recall, 3)}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from tinyml.demo import run_demo
 
@@ -146,6 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="build", help="output folder (default: build)")
     s.add_argument("--quick", action="store_true", help="smoke-test size: fewer samples and epochs")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("train", help="train a task's model → RUN/ (int8 model, config, report, plots)")
+    s.add_argument("task", help="task name, e.g. magic_wand")
+    s.add_argument("--data", help="dataset folder (default: the embedded synthetic data)")
+    s.add_argument("--out", required=True, help="run folder to write")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set epochs=10 --set data_format.rate_hz=100")
+    s.add_argument("--synthetic", type=int, default=100, help="synthetic examples per class without --data")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="score a run's int8 model (in TFLM) on a dataset")
+    s.add_argument("run", help="run folder from `tinyml train`")
+    s.add_argument("--data", required=True, help="dataset folder in a format the task loads")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("quantize", help="Keras model + representative data → full-int8 .tflite")
     s.add_argument("model", help="Keras model file (.keras)")

@@ -133,7 +133,7 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
     info = read_model(source.model)
     info.require_full_int8()
     task = get_task(source.task)
-    firmware = task.firmware(source.config)
+    firmware = task.firmware(source.config, info)
     labels = check_labels(labels or list(source.labels), info.outputs[0].elements)
     from tinyml.export.resolver import resolver_methods
 

@@ -68,6 +68,7 @@ def sketch_files(
         "ops": ops,
         "arena": {"measured": arena_measured, "total": arena_total, "rule": ARENA_MARGIN_RULE},
         "features": firmware.constants,
+        **firmware.context,
     }
     files = {
         "model_data.h": render("model_data.h.j2", context),

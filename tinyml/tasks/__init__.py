@@ -14,6 +14,7 @@ from tinyml.tasks.base import Task
 # name -> module that defines TASK; modules load on first use so `--help` stays light.
 _MODULES = {
     "generic": "tinyml.tasks.generic",
+    "magic_wand": "tinyml.tasks.magic_wand",
 }
 
 

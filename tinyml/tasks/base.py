@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tinyml.export.render import c_float
 
@@ -27,7 +27,7 @@ class FeatureConstant:
         return str(int(self.value))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Firmware:
     """What a task adds to the generic export: its sketch, extra files and shared constants."""
 
@@ -39,6 +39,8 @@ class Firmware:
     """Board sensors the sketch uses ('imu', 'mic', 'camera'); selects libraries and headers."""
     constants: tuple[FeatureConstant, ...] = ()
     """Constants written into model_settings.h."""
+    context: dict = field(default_factory=dict)
+    """Extra values for the task's templates (e.g. integer scaling derived from the model)."""
 
 
 class Task:
@@ -49,6 +51,6 @@ class Task:
     description: str = ""
     """One line for `--help`."""
 
-    def firmware(self, config: dict | None) -> Firmware:
-        """Firmware pieces for a model trained with `config` (None for a bare .tflite)."""
+    def firmware(self, config: dict | None, info) -> Firmware:
+        """Firmware pieces for a model (ModelInfo `info`) trained with `config` (None for a bare .tflite)."""
         raise NotImplementedError

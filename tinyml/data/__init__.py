@@ -1,0 +1,1 @@
+"""Loaders for public formats and our capture format, synthetic generators, and splits."""

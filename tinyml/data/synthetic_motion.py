@@ -1,0 +1,141 @@
+"""Synthetic magic-wand recordings: the embedded default data for `tinyml demo`.
+
+The wand tip traces W (wing), O (ring) and L (slope) strokes in a roughly vertical plane in
+front of the user, with minimum-jerk timing between corners. Size, speed, tilt of the plane,
+the way the board is held and handedness (mirrored strokes) vary per gesture. The
+accelerometer reads specific force (motion minus gravity, so 1 g on the up axis at rest)
+in the board's frame, plus bias and noise. Negatives are idle hands, random smooth motion,
+shaking and other strokes (lines, V, Z). Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyml.data.motion import MotionSample
+
+G = 9.80665
+SHAPES = {
+    "wing": [(0.0, 1.0), (0.25, 0.0), (0.5, 0.7), (0.75, 0.0), (1.0, 1.0)],
+    "slope": [(0.0, 1.0), (0.0, 0.0), (0.8, 0.0)],
+}
+OTHER_STROKES = [
+    [(0.0, 0.5), (1.0, 0.5)],                       # horizontal line
+    [(0.5, 1.0), (0.5, 0.0)],                       # vertical line
+    [(0.0, 1.0), (0.5, 0.0), (1.0, 1.0)],           # V
+    [(0.0, 1.0), (1.0, 1.0), (0.0, 0.0), (1.0, 0.0)],  # Z
+    [(0.0, 0.0), (1.0, 1.0)],                       # diagonal
+]
+
+
+def _min_jerk(tau: np.ndarray) -> np.ndarray:
+    return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
+
+
+def _polyline(points, n: int) -> np.ndarray:
+    """(n, 2) positions along a polyline, stopping at each corner (min-jerk per segment)."""
+    pts = np.asarray(points, dtype=np.float64)
+    lengths = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    # time per segment grows with the square root of its length (faster on long strokes)
+    durations = np.sqrt(lengths + 1e-6)
+    edges = np.r_[0, np.cumsum(durations)] / durations.sum()
+    t = np.linspace(0, 1, n)
+    seg = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, len(lengths) - 1)
+    tau = (t - edges[seg]) / (edges[seg + 1] - edges[seg])
+    s = _min_jerk(np.clip(tau, 0, 1))[:, None]
+    return pts[seg] + s * (pts[seg + 1] - pts[seg])
+
+
+def _circle(n: int, clockwise: bool) -> np.ndarray:
+    angle = 2 * np.pi * _min_jerk(np.linspace(0, 1, n))
+    sign = -1.0 if clockwise else 1.0
+    start = np.pi / 2
+    return 0.5 + 0.5 * np.stack([np.cos(start + sign * angle), np.sin(start + sign * angle)], axis=1)
+
+
+def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
+    rz = np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1]])
+    ry = np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
+    rx = np.array([[1, 0, 0], [0, cr, -sr], [0, sr, cr]])
+    return rz @ ry @ rx
+
+
+def _to_accelerometer(pos_world: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+    """World positions (n, 3) in metres → board-frame accelerometer readings in g."""
+    dt = 1.0 / rate_hz
+    acc = np.gradient(np.gradient(pos_world, dt, axis=0), dt, axis=0)
+    force = acc + np.array([0.0, 0.0, G])
+    # how the board is held: near flat, pointing forward, with a slow wobble during the move
+    base = rng.normal(0, 0.35, 3)
+    wobble = rng.normal(0, 0.08, 3)
+    t = np.linspace(0, 1, len(pos_world))
+    readings = np.empty_like(force)
+    for i in range(len(force)):
+        r = _rotation(*(base + wobble * np.sin(np.pi * t[i])))
+        readings[i] = r.T @ force[i]
+    readings /= G
+    readings += rng.uniform(-0.03, 0.03, 3)  # bias
+    readings += rng.normal(0, rng.uniform(0.008, 0.03), readings.shape)  # noise
+    return readings.astype(np.float32)
+
+
+def _stroke(plane_uv: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
+    """Plane coordinates (n, 2) in [0, 1] → world metres, plane tilted and turned."""
+    aspect = rng.uniform(0.75, 1.3)
+    u = (plane_uv[:, 0] - 0.5) * size * aspect
+    v = (plane_uv[:, 1] - 0.5) * size
+    world = np.stack([u, np.zeros_like(u), v], axis=1)
+    return world @ _rotation(rng.uniform(-0.35, 0.35), 0.0, rng.uniform(-0.3, 0.3)).T
+
+
+def _with_rest(path: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+    before = np.repeat(path[:1], int(rng.uniform(0.1, 0.4) * rate_hz), axis=0)
+    after = np.repeat(path[-1:], int(rng.uniform(0.1, 0.4) * rate_hz), axis=0)
+    return np.concatenate([before, path, after])
+
+
+def _gesture(label: str, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+    n = int(rng.uniform(0.8, 1.7) * rate_hz)
+    mirrored = rng.random() < 0.3  # left-handed users mirror the strokes
+    if label == "ring":
+        uv = _circle(n, clockwise=not mirrored)
+    else:
+        uv = _polyline(SHAPES[label], n)
+        if mirrored:
+            uv[:, 0] = 1 - uv[:, 0]
+    world = _stroke(uv, rng.uniform(0.15, 0.45), rng)
+    return _to_accelerometer(_with_rest(world, rate_hz, rng), rate_hz, rng)
+
+
+def _negative(rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+    kind = rng.integers(4)
+    n = int(rng.uniform(1.0, 2.2) * rate_hz)
+    t = np.arange(n) / rate_hz
+    if kind == 0:  # idle: holding still, slow drift
+        world = np.cumsum(rng.normal(0, 0.0005, (n, 3)), axis=0)
+    elif kind == 1:  # random smooth motion
+        world = np.zeros((n, 3))
+        for _ in range(3):
+            f = rng.uniform(0.3, 2.5)
+            world += rng.normal(0, 0.06, 3) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))[:, None]
+    elif kind == 2:  # shaking
+        f = rng.uniform(3, 7)
+        world = rng.normal(0, 0.02, 3) * np.sin(2 * np.pi * f * t)[:, None]
+    else:  # another stroke
+        stroke = OTHER_STROKES[rng.integers(len(OTHER_STROKES))]
+        world = _with_rest(_stroke(_polyline(stroke, n), rng.uniform(0.15, 0.45), rng), rate_hz, rng)
+    return _to_accelerometer(world, rate_hz, rng)
+
+
+def synthetic_wand(n_per_class: int, seed: int = 0, rate_hz: float = 100.0,
+                   labels: tuple[str, ...] = ("wing", "ring", "slope", "negative"),
+                   negative_label: str = "negative") -> list[MotionSample]:
+    """n_per_class gestures per label, as MotionSamples in g at rate_hz; person = 'synthetic-<k>'."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for i in range(n_per_class):
+        for label in labels:
+            data = _negative(rate_hz, rng) if label == negative_label else _gesture(label, rate_hz, rng)
+            samples.append(MotionSample(data, rate_hz, label, f"synthetic-{i % 5}", f"synthetic:{seed}:{label}:{i}"))
+    return samples

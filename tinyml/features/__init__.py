@@ -1,0 +1,1 @@
+"""Feature code: pure functions that compute exactly what the device code computes."""

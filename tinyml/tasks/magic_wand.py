@@ -1,0 +1,200 @@
+"""magic_wand: accelerometer gestures (wing, ring, slope, negative) on a Nano 33 BLE Sense."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.data.motion import MotionFormat, MotionSample, load_motion_dir
+from tinyml.detect import GestureDetector, GestureRule, threshold_q
+from tinyml.errors import TinyMLError
+from tinyml.features import motion as mf
+from tinyml.names import safe_label
+from tinyml.tasks.base import FeatureConstant, Firmware, Task
+
+
+@dataclass(frozen=True, kw_only=True)
+class MagicWandConfig:
+    """Everything that defines a magic_wand run; saved as RUN/config.json."""
+
+    labels: tuple[str, ...] = ("wing", "ring", "slope", "negative")
+    """Classes in model output order."""
+    negative_label: str = "negative"
+    """The 'anything else' class: never reported as a detection."""
+    features: mf.MotionFeatures = field(default_factory=mf.MotionFeatures)
+    """Integer feature pipeline shared with the generated C."""
+    rule: GestureRule = field(default_factory=GestureRule)
+    """Post-processing: threshold, consecutive detections, suppression."""
+    data_format: MotionFormat = field(default_factory=MotionFormat)
+    """How to read the training recordings (units, rate, axis map)."""
+    filters: tuple[int, ...] = (16, 16, 16)
+    """Conv2D filters per block; each block halves the time axis."""
+    dense_units: int = 16
+    """Hidden units before the classifier."""
+    epochs: int = 30
+    """Training epochs."""
+    batch_size: int = 32
+    """Mini-batch size."""
+    learning_rate: float = 0.003
+    """Adam learning rate."""
+    augment_copies: int = 4
+    """Augmented copies of each training gesture (time warp, scale, rotation, noise, shift)."""
+    val_fraction: float = 0.2
+    """Held-out fraction: whole recorders when there are 3 or more, else a stratified sample."""
+    seed: int = 0
+    """Seed for splits, augmentation and weights."""
+
+
+def _rotation(angles: np.ndarray) -> np.ndarray:
+    from tinyml.data.synthetic_motion import _rotation as rot
+
+    return rot(*angles)
+
+
+def augment(sample: MotionSample, rng: np.random.Generator) -> np.ndarray:
+    """One augmented copy (float readings at the sample's rate): time warp, scale, rotation, noise."""
+    data = sample.data
+    n = len(data)
+    warp = rng.uniform(0.8, 1.25)
+    m = max(4, int(round(n * warp)))
+    src = np.linspace(0, n - 1, m)
+    out = np.stack([np.interp(src, np.arange(n), data[:, a]) for a in range(data.shape[1])], axis=1)
+    r = _rotation(rng.uniform(-0.25, 0.25, 3))
+    for start in range(0, out.shape[1], 3):
+        out[:, start:start + 3] = out[:, start:start + 3] @ r.T
+    out *= rng.uniform(0.85, 1.15)
+    out += rng.normal(0, rng.uniform(0.0, 0.03), out.shape)
+    return out.astype(np.float32)
+
+
+def sample_fixed(data: np.ndarray, rate_hz: float, cfg: mf.MotionFeatures, offset: int | None = None) -> np.ndarray:
+    """A recording → (window, axes) int32 fixed-point window, as the device would see it."""
+    if data.shape[1] < cfg.axes:
+        raise TinyMLError(f"recording has {data.shape[1]} axes but the model needs {cfg.axes}")
+    dec = mf.decimate(mf.to_fixed(data, cfg), mf.timestamps_us(len(data), rate_hz), cfg, flush=True)
+    return mf.fit_window(dec, cfg.window, offset)
+
+
+class MagicWandTask(Task):
+    name = "magic_wand"
+    description = "accelerometer gestures (wing, ring, slope, negative) from an IMU"
+    config_class = MagicWandConfig
+
+    def default_config(self) -> MagicWandConfig:
+        return MagicWandConfig()
+
+    def check_config(self, cfg: MagicWandConfig) -> None:
+        for label in cfg.labels:
+            safe_label(label)
+        if cfg.negative_label not in cfg.labels:
+            raise TinyMLError(f"negative label '{cfg.negative_label}' is not among the labels {list(cfg.labels)}")
+
+    def load(self, data_dir: str | Path, cfg: MagicWandConfig) -> list[MotionSample]:
+        fmt = cfg.data_format
+        if fmt.axes != cfg.features.axes:
+            from dataclasses import replace
+
+            fmt = replace(fmt, axes=cfg.features.axes)
+        return load_motion_dir(data_dir, fmt, cfg.labels)
+
+    def synthetic(self, cfg: MagicWandConfig, n_per_class: int, seed: int) -> list[MotionSample]:
+        from tinyml.data.synthetic_motion import synthetic_wand
+
+        if cfg.features.axes != 3:
+            raise TinyMLError("the synthetic wand data has 3 accelerometer axes; set features.axes = 3")
+        return synthetic_wand(n_per_class, seed, labels=cfg.labels, negative_label=cfg.negative_label)
+
+    def examples(self, samples: list[MotionSample], cfg: MagicWandConfig, augment_copies: int = 0,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(N, window, axes) int32 windows and int labels; with augment_copies, random copies per sample."""
+        rng = np.random.default_rng(seed)
+        index = {label: i for i, label in enumerate(cfg.labels)}
+        xs, ys = [], []
+        for s in samples:
+            xs.append(sample_fixed(s.data, s.rate_hz, cfg.features))
+            ys.append(index[s.label])
+            for _ in range(augment_copies):
+                data = augment(s, rng)
+                length = int(np.ceil(len(data) * cfg.features.rate_hz / s.rate_hz))
+                lo, hi = sorted((0, cfg.features.window - length))
+                offset = int(rng.integers(lo - 2, hi + 3))
+                xs.append(sample_fixed(data, s.rate_hz, cfg.features, offset))
+                ys.append(index[s.label])
+        return np.stack(xs), np.asarray(ys, dtype=np.int64)
+
+    def model_inputs(self, fixed: np.ndarray) -> np.ndarray:
+        """Float model input (N, window, 1, axes) from fixed-point windows."""
+        return mf.float_input(fixed)[:, :, None, :]
+
+    def int8_inputs(self, fixed: np.ndarray, info) -> np.ndarray:
+        """Exactly the bytes the generated C feeds the model."""
+        tin = info.inputs[0]
+        q = mf.quantize_fixed(fixed, mf.input_multiplier(tin.scale), tin.zero_point)
+        return q.reshape((len(fixed), *tin.shape[1:]))
+
+    def build_model(self, cfg: MagicWandConfig):
+        import keras
+
+        keras.utils.set_random_seed(cfg.seed)
+        f = cfg.features
+        x = inp = keras.Input((f.window, 1, f.axes), name="motion")
+        kernels = (5, 5, 3, 3)
+        for i, filters in enumerate(cfg.filters):
+            x = keras.layers.Conv2D(filters, (kernels[min(i, 3)], 1), padding="same", activation="relu")(x)
+            x = keras.layers.MaxPooling2D((2, 1))(x)
+        x = keras.layers.Flatten()(x)
+        x = keras.layers.Dropout(0.3, seed=cfg.seed)(x)
+        x = keras.layers.Dense(cfg.dense_units, activation="relu")(x)
+        out = keras.layers.Dense(len(cfg.labels), activation="softmax")(x)
+        return keras.Model(inp, out, name="magic_wand")
+
+    def detector(self, cfg: MagicWandConfig, info) -> GestureDetector:
+        tout = info.outputs[0]
+        return GestureDetector(cfg.rule, cfg.labels.index(cfg.negative_label),
+                               threshold_q(cfg.rule.threshold, tout.scale, tout.zero_point))
+
+    def firmware(self, config: dict | None, info) -> Firmware:
+        from tinyml.config import from_dict
+
+        if config is None:
+            raise TinyMLError("a magic_wand sketch needs the training run folder (RUN/), not just a .tflite")
+        cfg = from_dict(MagicWandConfig, config)
+        f = cfg.features
+        tin = info.inputs[0]
+        if tin.elements != f.window * f.axes:
+            raise TinyMLError(f"model input has {tin.elements} values; the config expects {f.window}x{f.axes}")
+        motion = {
+            "rate_hz": f.rate_hz, "window": f.window, "axes": f.axes, "stride": f.stride, "clip": f.clip,
+            "channel_scales": [int(v) for v in f.channel_scales()],
+            "multiplier": mf.input_multiplier(tin.scale), "shift": mf.INPUT_SHIFT, "zero_point": tin.zero_point,
+        }
+        detector = self.detector(cfg, info)
+        gesture = {
+            "classes": len(cfg.labels), "negative_index": detector.negative_index,
+            "threshold_int8": detector.threshold_int8, "min_consecutive": cfg.rule.min_consecutive,
+            "suppression_ms": cfg.rule.suppression_ms,
+        }
+        constants = (
+            FeatureConstant("kMotionRateHz", "int", f.rate_hz),
+            FeatureConstant("kMotionWindow", "int", f.window),
+            FeatureConstant("kMotionAxes", "int", f.axes),
+            FeatureConstant("kGestureThreshold", "float", cfg.rule.threshold),
+            FeatureConstant("kGestureThresholdInt8", "int", detector.threshold_int8),
+        )
+        return Firmware(
+            sketch_template="magic_wand/sketch.ino.j2",
+            extra_templates=(
+                ("motion_features.h", "magic_wand/motion_features.h.j2"),
+                ("motion_features.c", "magic_wand/motion_features.c.j2"),
+                ("gesture_detector.h", "magic_wand/gesture_detector.h.j2"),
+                ("gesture_detector.c", "magic_wand/gesture_detector.c.j2"),
+            ),
+            sensor_roles=("imu",),
+            constants=constants,
+            context={"motion": motion, "gesture": gesture},
+        )
+
+
+TASK = MagicWandTask()
