@@ -118,3 +118,62 @@ def tiny_model(variant: str = "int8") -> bytes:
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
+
+
+# A tiny Keras classifier on generated waveforms (sine / square / sawtooth), for quantize tests.
+WAVE_LABELS = ("sine", "square", "sawtooth")
+WAVE_LENGTH = 64
+
+
+def waveform_dataset(n_per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy waveforms with random frequency, phase, amplitude and offset; x is (N, 64, 1, 1)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(WAVE_LENGTH, dtype=np.float64)
+    xs, ys = [], []
+    for label in range(len(WAVE_LABELS)):
+        for _ in range(n_per_class):
+            cycles = rng.uniform(1.5, 6.0)
+            phase = rng.uniform(0, 2 * np.pi)
+            arg = 2 * np.pi * cycles * t / WAVE_LENGTH + phase
+            if label == 0:
+                wave = np.sin(arg)
+            elif label == 1:
+                wave = np.sign(np.sin(arg))
+            else:
+                wave = 2 * ((arg / (2 * np.pi)) % 1.0) - 1
+            wave = rng.uniform(0.5, 1.5) * wave + rng.uniform(-0.3, 0.3) + rng.normal(0, 0.1, WAVE_LENGTH)
+            xs.append(wave)
+            ys.append(label)
+    x = np.asarray(xs, dtype=np.float32)[:, :, None, None]
+    y = np.asarray(ys, dtype=np.int64)
+    order = rng.permutation(len(y))
+    return x[order], y[order]
+
+
+def waveform_model(seed: int = 0):
+    """A ~2 KB CNN; Conv2D with (k, 1) kernels keeps the int8 graph to CONV_2D/MAX_POOL/FC ops."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((WAVE_LENGTH, 1, 1)),
+        keras.layers.Conv2D(8, (5, 1), activation="relu", padding="same"),
+        keras.layers.MaxPooling2D((2, 1)),
+        keras.layers.Conv2D(8, (3, 1), activation="relu", padding="same"),
+        keras.layers.MaxPooling2D((2, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(len(WAVE_LABELS), activation="softmax"),
+    ])
+
+
+def train_waveform(x, y, epochs: int, seed: int = 0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = waveform_model(seed)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, shuffle=True)
+    return model
+
+

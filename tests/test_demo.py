@@ -15,12 +15,14 @@ pytestmark = pytest.mark.slow
 def test_demo_quick_builds_a_verified_sketch(tmp_path):
     proc = run_cli("demo", "--quick", "--out", str(tmp_path / "build"), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads((tmp_path / "build" / "demo_summary.json").read_text())
-    assert summary["int8_accuracy"] > 0.6 and summary["verified_inputs"] == 20
-    sketch = tmp_path / "build" / "arduino" / "waveform"
+    (row,) = json.loads((tmp_path / "build" / "summary.json").read_text())
+    assert row["task"] == "magic_wand" and row["int8_accuracy"] > 0.5 and row["verified_inputs"] == 20
+    assert row["flash_bytes"] <= 20480 and "nano33ble_sense" in row["fits"]
+    sketch = tmp_path / "build" / "arduino" / "magic_wand"
     manifest = json.loads((sketch / "manifest.json").read_text())
-    assert manifest["labels"] == ["sine", "square", "sawtooth"]
-    assert compile_sketch(sketch, "waveform.ino").returncode == 0
+    assert manifest["labels"] == ["wing", "ring", "slope", "negative"]
+    assert (tmp_path / "build" / "runs" / "magic_wand" / "confusion.png").stat().st_size > 1000
+    assert compile_sketch(sketch, "magic_wand.ino").returncode == 0
 
 
 def test_wheel_ships_the_templates(tmp_path):

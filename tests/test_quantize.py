@@ -16,7 +16,7 @@ def test_quantize_helpers_round_trip():
 
 @pytest.fixture(scope="module")
 def trained():
-    from tinyml.demo import train_waveform, waveform_dataset
+    from fixtures import train_waveform, waveform_dataset
 
     x, y = waveform_dataset(60, seed=3)
     return train_waveform(x, y, epochs=4, seed=3), x, y

@@ -163,6 +163,7 @@ def cmd_train(args) -> int:
     if not hasattr(task, "build_model"):
         raise TinyMLError(f"task '{args.task}' has no trainer")
     cfg = _apply_sets(task.default_config(), args.set)
+    task.check_config(cfg)
     if args.data:
         samples = task.load(args.data, cfg)
     else:
@@ -180,6 +181,7 @@ def cmd_evaluate(args) -> int:
     from tinyml.train import evaluate_int8, load_run
 
     task, cfg, tflite = load_run(Path(args.run))
+    cfg = _apply_sets(cfg, args.set)  # e.g. the data's units/rate; model settings come from the run
     samples = task.load(args.data, cfg)
     x, y = task.examples(samples, cfg, 0, cfg.seed)
     result = evaluate_int8(task, tflite, x, y, cfg.labels)
@@ -226,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("evaluate", help="score a run's int8 model (in TFLM) on a dataset")
     s.add_argument("run", help="run folder from `tinyml train`")
     s.add_argument("--data", required=True, help="dataset folder in a format the task loads")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="describe the data, e.g. --set data_format.rate_hz=100 --set data_format.units=mg")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_evaluate)
 

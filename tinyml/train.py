@@ -80,7 +80,7 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0):
                   metrics=["accuracy"])
     train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, shuffle=True)
     val_ds = to_tf_dataset(val_x, val_y, 256, cfg.seed, shuffle=False) if val_x is not None and len(val_x) else None
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False)
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 

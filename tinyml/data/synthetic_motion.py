@@ -132,6 +132,12 @@ def synthetic_wand(n_per_class: int, seed: int = 0, rate_hz: float = 100.0,
                    labels: tuple[str, ...] = ("wing", "ring", "slope", "negative"),
                    negative_label: str = "negative") -> list[MotionSample]:
     """n_per_class gestures per label, as MotionSamples in g at rate_hz; person = 'synthetic-<k>'."""
+    unknown = [label for label in labels if label != negative_label and label not in SHAPES and label != "ring"]
+    if unknown:
+        from tinyml.errors import TinyMLError
+
+        raise TinyMLError(f"the synthetic generator draws wing, ring, slope and negative, not {', '.join(unknown)}; "
+                          "pass --data with recordings of your own gestures")
     rng = np.random.default_rng(seed)
     samples = []
     for i in range(n_per_class):

@@ -123,6 +123,8 @@ class ExportResult:
     """TFLM vs TFLite comparison (compared, mismatches...)."""
     libraries: list
     """Arduino libraries the sketch needs."""
+    fits: dict
+    """Board key → whether the model fits that board's budgets."""
 
 
 def build_export(source: ExportSource, board: Board, name: str, labels: list[str] | None,
@@ -144,4 +146,5 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
     tflm.require_identical(result)
     files = sketch_files(source.model, info, arena, board, name, labels, task.name, firmware, result.as_dict())
     return ExportResult(files=files, info=info, arena_measured=arena, verified=result.as_dict(),
-                        libraries=board.libraries(firmware.sensor_roles))
+                        libraries=board.libraries(firmware.sensor_roles),
+                        fits={b.key: board_fit(b, info.flash_bytes, arena)["fits"] for b in BOARDS.values()})

@@ -22,7 +22,7 @@ class MagicWandConfig:
     labels: tuple[str, ...] = ("wing", "ring", "slope", "negative")
     """Classes in model output order."""
     negative_label: str = "negative"
-    """The 'anything else' class: never reported as a detection."""
+    """The 'anything else' class, never reported as a detection ('' when there is none)."""
     features: mf.MotionFeatures = field(default_factory=mf.MotionFeatures)
     """Integer feature pipeline shared with the generated C."""
     rule: GestureRule = field(default_factory=GestureRule)
@@ -85,10 +85,19 @@ class MagicWandTask(Task):
     def default_config(self) -> MagicWandConfig:
         return MagicWandConfig()
 
+    def quick_config(self) -> MagicWandConfig:
+        """Smoke-test size for `tinyml demo --quick`."""
+        return MagicWandConfig(epochs=8, augment_copies=1)
+
+    def demo_examples_per_class(self, quick: bool) -> int:
+        return 40 if quick else 100
+
     def check_config(self, cfg: MagicWandConfig) -> None:
         for label in cfg.labels:
             safe_label(label)
-        if cfg.negative_label not in cfg.labels:
+        if len(set(cfg.labels)) != len(cfg.labels) or len(cfg.labels) < 2:
+            raise TinyMLError(f"labels {list(cfg.labels)} must be at least two distinct names")
+        if cfg.negative_label and cfg.negative_label not in cfg.labels:
             raise TinyMLError(f"negative label '{cfg.negative_label}' is not among the labels {list(cfg.labels)}")
 
     def load(self, data_dir: str | Path, cfg: MagicWandConfig) -> list[MotionSample]:
@@ -152,7 +161,8 @@ class MagicWandTask(Task):
 
     def detector(self, cfg: MagicWandConfig, info) -> GestureDetector:
         tout = info.outputs[0]
-        return GestureDetector(cfg.rule, cfg.labels.index(cfg.negative_label),
+        negative = cfg.labels.index(cfg.negative_label) if cfg.negative_label else -1
+        return GestureDetector(cfg.rule, negative,
                                threshold_q(cfg.rule.threshold, tout.scale, tout.zero_point))
 
     def firmware(self, config: dict | None, info) -> Firmware:

@@ -1,0 +1,64 @@
+"""magic_wand end to end: train (quick) → evaluate → export → compile; and golden generated C."""
+
+import json
+
+import pytest
+
+from conftest import compile_sketch, run_cli
+from test_export import check_golden
+from test_magic_wand_parity import FakeInfo
+from tinyml import config
+from tinyml.export.render import render
+from tinyml.tasks.magic_wand import TASK, MagicWandConfig
+
+
+def test_generated_c_matches_golden_files():
+    cfg = MagicWandConfig()
+    fw = TASK.firmware(config.to_dict(cfg), FakeInfo(0.031, -3, 64, 3, 4))
+    ctx = {"tool_version": "golden", **fw.context}
+    check_golden("magic_wand_c", {out: render(t, ctx) for out, t in fw.extra_templates})
+
+
+def test_config_round_trips_and_refuses_unknown_keys():
+    cfg = MagicWandConfig(epochs=3)
+    assert config.from_dict(MagicWandConfig, config.to_dict(cfg)) == cfg
+    from tinyml.errors import TinyMLError
+
+    with pytest.raises(TinyMLError, match="unknown MagicWandConfig setting"):
+        config.from_dict(MagicWandConfig, {"epochz": 3})
+
+
+def test_unsafe_label_in_config_is_refused(tmp_path):
+    proc = run_cli("train", "magic_wand", "--out", str(tmp_path / "run"), "--set", "labels=wing,../x,negative")
+    assert proc.returncode == 2 and "not a safe label" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_train_evaluate_export(tmp_path, shared_data):
+    run = tmp_path / "run"
+    proc = run_cli("train", "magic_wand", "--out", str(run), "--synthetic", "30", "--set", "epochs=6",
+                   "--set", "augment_copies=1", timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((run / "report.json").read_text())
+    assert report["flash_bytes"] <= 20480 and report["arena_bytes"] > 0
+    assert set(report) >= {"float_accuracy", "int8_accuracy", "confusion", "per_class_recall"}
+    assert (run / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["epochs"] == 6 and saved["features"]["window"] == 64
+
+    proc = run_cli("evaluate", str(run), "--data", str(shared_data / "magic_wand"), "--json",
+                   "--set", "data_format.rate_hz=100")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["samples"] > 400 and 0 <= result["accuracy"] <= 1
+
+    out = tmp_path / "sketch"
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    sketch = out / "magic_wand"
+    assert "Arduino_LSM9DS1.h" in (sketch / "magic_wand.ino").read_text()
+    assert compile_sketch(sketch, "magic_wand.ino").returncode == 0
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense_rev2", "--out", str(out), "--name", "wand2")
+    assert proc.returncode == 0
+    assert "Arduino_BMI270_BMM150.h" in (out / "wand2" / "wand2.ino").read_text()
+    assert compile_sketch(out / "wand2", "wand2.ino").returncode == 0

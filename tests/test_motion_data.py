@@ -1,0 +1,90 @@
+"""Motion loaders: real files, and one-line errors that name the file and line."""
+
+import numpy as np
+import pytest
+
+from tinyml.data.motion import MotionFormat, load_motion_dir, parse_imu_capture_csv, parse_tf_wand
+from tinyml.errors import TinyMLError
+from tinyml.features import motion as mf
+
+
+def test_tf_format_blocks_noise_and_windows():
+    text = "Script started\n\x1b[?1034hbash$ screen\n-,-,-\n1,2,3\n4,5,6\n-,-,-,2\n7,8,9\n" + \
+           "".join(f"{i},0,1000\n" for i in range(300))
+    fmt = MotionFormat(units="mg", rate_hz=25, window_rows=120)
+    samples = parse_tf_wand(text, "f.txt", "wing", fmt)
+    # block 1: 2 rows; block 2: 301 rows > 2*120 → cut into two 120-row windows
+    assert [len(s.data) for s in samples] == [2, 120, 120]
+    assert np.allclose(samples[0].data[0], [0.001, 0.002, 0.003])
+
+
+def test_axis_map_and_units():
+    fmt = MotionFormat(units="m/s2", axis_map=("-y", "x", "z"))
+    (s,) = parse_tf_wand("-,-,-\n1,2,9.80665\n", "f.txt", "ring", fmt)
+    assert np.allclose(s.data[0], [-2 / 9.80665, 1 / 9.80665, 1.0], atol=1e-6)
+
+
+def test_imu_capture_split_with_blank_and_repeated_header():
+    rows = "".join("0.1,0.2,1.0,5,6,7\n" for _ in range(119))
+    text = "aX,aY,aZ,gX,gY,gZ\n" + rows + "\n" + rows + "aX,aY,aZ,gX,gY,gZ\n" + rows + rows
+    samples = parse_imu_capture_csv(text, "p.csv", "punch", "ann", MotionFormat(axes=6))
+    assert len(samples) == 4 and samples[0].data.shape == (119, 6) and samples[0].person == "ann"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("aX,aY,aZ,gX,gY,gZ\n1,2,3,4,5,6\n1,2,3\n", "p.csv:3: expected 6 numbers"),
+    ("time,aX,aY\n1,2,3\n", "p.csv:1: expected the header"),
+])
+def test_bad_imu_csv(text, needle):
+    with pytest.raises(TinyMLError, match=needle):
+        parse_imu_capture_csv(text, "p.csv", "punch", "ann", MotionFormat())
+
+
+def test_wrong_axis_count_names_file_and_line():
+    with pytest.raises(TinyMLError, match=r"w.txt:3: expected 3 values \(x,y,z\), found 4"):
+        parse_tf_wand("-,-,-\n1,2,3\n1,2,3,4\n", "w.txt", "wing", MotionFormat())
+
+
+def test_empty_class_and_unsafe_label(tmp_path):
+    (tmp_path / "wing").mkdir()
+    (tmp_path / "wing" / "a.txt").write_text("-,-,-\n1,2,3\n")
+    (tmp_path / "ring").mkdir()
+    with pytest.raises(TinyMLError, match="class 'ring' has no samples"):
+        load_motion_dir(tmp_path, MotionFormat(), ("wing", "ring"))
+    bad = tmp_path / "bad label!"
+    bad.mkdir()
+    (bad / "x.txt").write_text("-,-,-\n1,2,3\n")
+    with pytest.raises(TinyMLError, match="not a safe label"):
+        load_motion_dir(tmp_path, MotionFormat())
+
+
+def test_cli_reports_bad_data_in_one_line(tmp_path):
+    from conftest import run_cli
+
+    (tmp_path / "wing").mkdir()
+    (tmp_path / "wing" / "a.txt").write_text("-,-,-\n1,2\n")
+    proc = run_cli("train", "magic_wand", "--data", str(tmp_path), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "a.txt:2: expected 3 values" in proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_real_recordings_load(shared_data):
+    wand = load_motion_dir(shared_data / "magic_wand", MotionFormat(units="mg", rate_hz=100))
+    counts = {label: sum(s.label == label for s in wand) for label in ("wing", "ring", "slope", "negative")}
+    assert all(c >= 95 for c in counts.values())
+    rest = np.median(np.concatenate([s.data[:5] for s in wand]), axis=0)
+    assert 0.8 < rest[2] < 1.2  # gravity on z, now in g
+    neg = load_motion_dir(shared_data / "magic_wand_tf_negative", MotionFormat(units="mg", rate_hz=25))
+    assert len(neg) > 40 and all(s.data.shape == (120, 3) for s in neg)
+    imu = load_motion_dir(shared_data / "imu_capture_csv", MotionFormat(axes=6))
+    people = {s.person for s in imu if s.label in ("punch", "flex")}
+    assert len(people) == 3 and all(s.data.shape == (119, 6) for s in imu)
+
+
+def test_decimate_holds_last_value_over_gaps():
+    cfg = mf.MotionFeatures(rate_hz=25)
+    fixed = np.array([[10, 0, 0], [20, 0, 0], [40, 0, 0]], dtype=np.int32)
+    t = np.array([0, 10_000, 130_000])  # bins 0, 0, 3
+    out = mf.decimate(fixed, t, cfg, flush=True)
+    assert out[:, 0].tolist() == [15, 15, 15, 40]
