@@ -36,10 +36,10 @@ class MotionFeatures:
     """Bins between inferences on the device (4 at 25 Hz = every 160 ms)."""
     accel_scale: int = 1000
     """Fixed-point units per g (1000 = milli-g)."""
-    gyro_scale: int = 10
+    gyro_scale: int = 2
     """Fixed-point units per deg/s."""
     clip: int = 4000
-    """Fixed-point values are clipped to ±clip (±4 g, ±400 deg/s)."""
+    """Fixed-point values are clipped to ±clip (±4 g, ±2000 deg/s)."""
 
     def channel_scales(self) -> np.ndarray:
         scales = [self.accel_scale] * 3 + [self.gyro_scale] * 3

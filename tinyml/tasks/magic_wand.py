@@ -41,6 +41,8 @@ class MagicWandConfig:
     """Adam learning rate."""
     augment_copies: int = 4
     """Augmented copies of each training gesture (time warp, scale, rotation, noise, shift)."""
+    augment_rotation: float = 0.25
+    """Largest random rotation per axis in radians; raise it when people hold the board differently."""
     val_fraction: float = 0.2
     """Held-out fraction: whole recorders when there are 3 or more, else a stratified sample."""
     seed: int = 0
@@ -53,7 +55,7 @@ def _rotation(angles: np.ndarray) -> np.ndarray:
     return rot(*angles)
 
 
-def augment(sample: MotionSample, rng: np.random.Generator) -> np.ndarray:
+def augment(sample: MotionSample, rng: np.random.Generator, max_rotation: float = 0.25) -> np.ndarray:
     """One augmented copy (float readings at the sample's rate): time warp, scale, rotation, noise."""
     data = sample.data
     n = len(data)
@@ -61,7 +63,7 @@ def augment(sample: MotionSample, rng: np.random.Generator) -> np.ndarray:
     m = max(4, int(round(n * warp)))
     src = np.linspace(0, n - 1, m)
     out = np.stack([np.interp(src, np.arange(n), data[:, a]) for a in range(data.shape[1])], axis=1)
-    r = _rotation(rng.uniform(-0.25, 0.25, 3))
+    r = _rotation(rng.uniform(-max_rotation, max_rotation, 3))
     for start in range(0, out.shape[1], 3):
         out[:, start:start + 3] = out[:, start:start + 3] @ r.T
     out *= rng.uniform(0.85, 1.15)
@@ -125,7 +127,7 @@ class MagicWandTask(Task):
             xs.append(sample_fixed(s.data, s.rate_hz, cfg.features))
             ys.append(index[s.label])
             for _ in range(augment_copies):
-                data = augment(s, rng)
+                data = augment(s, rng, cfg.augment_rotation)
                 length = int(np.ceil(len(data) * cfg.features.rate_hz / s.rate_hz))
                 lo, hi = sorted((0, cfg.features.window - length))
                 offset = int(rng.integers(lo - 2, hi + 3))
