@@ -194,7 +194,7 @@ def train_task(task, cfg, samples, progress=print) -> TrainResult:
     model, history = fit(task, cfg, task.model_inputs(tx), ty, task.model_inputs(vx), vy)
     fit_seconds = time.time() - start
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
-    tflite = quantize(model, rep)
+    tflite = quantize(model, task.representative(rep))
     int8 = evaluate_int8(task, tflite, vx, vy, cfg.labels)
     report = {
         "task": task.name,

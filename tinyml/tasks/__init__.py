@@ -15,6 +15,7 @@ from tinyml.tasks.base import Task
 _MODULES = {
     "generic": "tinyml.tasks.generic",
     "magic_wand": "tinyml.tasks.magic_wand",
+    "micro_speech": "tinyml.tasks.micro_speech",
 }
 
 

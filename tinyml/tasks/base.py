@@ -51,6 +51,10 @@ class Task:
     description: str = ""
     """One line for `--help`."""
 
+    def representative(self, x):
+        """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
+        return x
+
     def firmware(self, config: dict | None, info) -> Firmware:
         """Firmware pieces for a model (ModelInfo `info`) trained with `config` (None for a bare .tflite)."""
         raise NotImplementedError

@@ -1,0 +1,179 @@
+"""Speech Commands layout: DIR/<word>/*.wav, DIR/_background_noise_/*.wav, optional DIR/_silence_/.
+
+Clips become 1 s, 16 kHz int16 (other rates are resampled, other lengths padded or trimmed,
+with one warning line per kind). Splits follow the official hash-of-speaker scheme, or
+validation_list.txt / testing_list.txt when present, so a speaker never lands in two splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import wave
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.errors import TinyMLError
+
+SILENCE = "silence"
+UNKNOWN = "unknown"
+NOISE_DIR = "_background_noise_"
+SILENCE_DIR = "_silence_"
+MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
+
+
+@dataclass(frozen=True)
+class SpeechClip:
+    """One labelled 1 s clip."""
+
+    audio: np.ndarray
+    """int16 mono samples at the task's sample rate, exactly clip length."""
+    label: str
+    """Class: a wanted word, 'silence' or 'unknown'."""
+    person: str
+    """Speaker id (file name before '_nohash_'), used for speaker-disjoint splits."""
+    source: str
+    """File path (or a synthetic description)."""
+
+
+def read_wav(path: Path, sample_rate: int, notes: Counter | None = None) -> np.ndarray:
+    """Mono int16 at sample_rate; a corrupt or unsupported file raises a one-line error naming it."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
+            raw = w.readframes(w.getnframes())
+    except (wave.Error, EOFError, OSError) as exc:
+        raise TinyMLError(f"{path}: not a readable WAV file ({exc}); re-record or delete it") from None
+    if width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float64)
+    elif width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128) * 256
+    elif width == 4:
+        data = np.frombuffer(raw, dtype="<i4").astype(np.float64) / 65536
+    else:
+        raise TinyMLError(f"{path}: {8 * width}-bit WAV is not supported; use 16-bit PCM")
+    if channels > 1:
+        data = data[: len(data) // channels * channels].reshape(-1, channels).mean(1)
+    if rate != sample_rate:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        g = gcd(rate, sample_rate)
+        data = resample_poly(data, sample_rate // g, rate // g)
+        if notes is not None:
+            notes[f"resampled from {rate} Hz"] += 1
+    return np.clip(np.round(data), -32768, 32767).astype(np.int16)
+
+
+def fit_clip(audio: np.ndarray, n: int, notes: Counter | None = None) -> np.ndarray:
+    if len(audio) != n and notes is not None:
+        notes["padded" if len(audio) < n else "trimmed"] += 1
+    if len(audio) >= n:
+        return audio[:n]
+    return np.concatenate([audio, np.zeros(n - len(audio), dtype=np.int16)])
+
+
+def speaker_of(path: str) -> str:
+    return re.sub(r"_nohash_.*$", "", Path(path).name)
+
+
+def which_set(path: str, validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> str:
+    """The official Speech Commands split: a hash of the speaker id picks the set."""
+    hashed = hashlib.sha1(speaker_of(path).encode("utf-8")).hexdigest()
+    percentage = (int(hashed, 16) % (MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / MAX_NUM_WAVS_PER_CLASS)
+    if percentage < validation_percentage:
+        return "validation"
+    if percentage < validation_percentage + testing_percentage:
+        return "testing"
+    return "training"
+
+
+def list_split(root: Path) -> dict[str, str]:
+    """{relative path: 'validation'|'testing'} from the dataset's list files, if it has them."""
+    out = {}
+    for name, split in (("validation_list.txt", "validation"), ("testing_list.txt", "testing")):
+        f = root / name
+        if f.is_file():
+            for line in f.read_text().splitlines():
+                if line.strip():
+                    out[line.strip()] = split
+    return out
+
+
+def load_noise(root: Path, sample_rate: int) -> list[np.ndarray]:
+    folder = root / NOISE_DIR
+    return [read_wav(p, sample_rate) for p in sorted(folder.glob("*.wav"))] if folder.is_dir() else []
+
+
+def load_speech_dir(root: str | Path, words: tuple[str, ...], sample_rate: int = 16000, clip_samples: int = 16000,
+                    unknown_ratio: float = 1.0, silence_ratio: float = 1.0, seed: int = 0,
+                    max_per_word: int | None = None) -> list[SpeechClip]:
+    """Clips for `words` + 'silence' + 'unknown' (other words, about unknown_ratio × a word's count)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise TinyMLError(f"{root}: no such folder; pass a folder in the Speech Commands layout")
+    rng = np.random.default_rng(seed)
+    notes: Counter = Counter()
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    missing = [w for w in words if not (root / w).is_dir()]
+    if missing:
+        raise TinyMLError(f"{root} has no folder for {', '.join(missing)}; each wanted word needs DIR/<word>/*.wav")
+    clips: list[SpeechClip] = []
+    per_word = []
+    for word in words:
+        files = sorted((root / word).glob("*.wav"))[:max_per_word]
+        if not files:
+            raise TinyMLError(f"class '{word}' has no clips in {root / word}")
+        per_word.append(len(files))
+        clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), word,
+                             speaker_of(str(f)), str(f)) for f in files]
+    typical = int(np.mean(per_word))
+    others = [f for d in folders if d.name not in words for f in sorted(d.glob("*.wav"))]
+    if others:
+        pick = rng.permutation(len(others))[: int(typical * unknown_ratio)]
+        clips += [SpeechClip(fit_clip(read_wav(others[i], sample_rate, notes), clip_samples, notes), UNKNOWN,
+                             speaker_of(str(others[i])), str(others[i])) for i in sorted(pick)]
+    silence_files = sorted((root / SILENCE_DIR).glob("*.wav")) if (root / SILENCE_DIR).is_dir() else []
+    if silence_files:
+        clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), SILENCE,
+                             f"silence-{i}", str(f)) for i, f in enumerate(silence_files[: int(typical * silence_ratio)])]
+    else:
+        noise = load_noise(root, sample_rate)
+        for i in range(int(typical * silence_ratio)):
+            clips.append(SpeechClip(silence_clip(noise, clip_samples, rng), SILENCE, f"silence-{i}", "generated"))
+    for what, count in sorted(notes.items()):
+        print(f"tinyml: warning: {count} clips {what} to 1 s at {sample_rate} Hz", file=sys.stderr)
+    return clips
+
+
+def silence_clip(noise: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Quiet background: a random noise excerpt at low volume, or near-zero hiss without noise files."""
+    if noise:
+        src = noise[rng.integers(len(noise))]
+        start = rng.integers(0, max(1, len(src) - n))
+        base = fit_clip(src[start:start + n], n).astype(np.float64)
+        return np.clip(base * rng.uniform(0, 0.3), -32768, 32767).astype(np.int16)
+    return np.clip(rng.normal(0, rng.uniform(1, 30), n), -32768, 32767).astype(np.int16)
+
+
+def augment_clip(audio: np.ndarray, noise: list[np.ndarray], rng: np.random.Generator, shift_ms: int = 100,
+                 noise_volume: float = 0.1, noise_prob: float = 0.8, sample_rate: int = 16000) -> np.ndarray:
+    """Time shift, volume change and background-noise mixing (the reference recipe)."""
+    n = len(audio)
+    shift = int(rng.integers(-shift_ms, shift_ms + 1) * sample_rate / 1000)
+    x = np.zeros(n, dtype=np.float64)
+    if shift >= 0:
+        x[shift:] = audio[: n - shift]
+    else:
+        x[: n + shift] = audio[-shift:]
+    x *= rng.uniform(0.6, 1.4)
+    if noise and rng.random() < noise_prob:
+        src = noise[rng.integers(len(noise))]
+        start = rng.integers(0, max(1, len(src) - n))
+        x += fit_clip(src[start:start + n], n).astype(np.float64) * rng.uniform(0, noise_volume)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)

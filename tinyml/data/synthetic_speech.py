@@ -1,0 +1,192 @@
+"""Synthetic speech corpus: eSpeak NG voices saying the wanted words, other words, and noise.
+
+eSpeak NG comes from the `espeakng-loader` wheel (library + voice data, no system package)
+and is called through ctypes in synchronous mode. Voices, variants, pitch, pitch range
+and speed vary per clip; every clip is placed at a random offset in 1 s with generated
+noise (white, pink, brown, mains hum) under it. Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import threading
+
+import numpy as np
+
+from tinyml.data.speech import SILENCE, UNKNOWN, SpeechClip, fit_clip
+from tinyml.errors import TinyMLError
+
+UNKNOWN_WORDS = (
+    "cat", "dog", "bird", "house", "tree", "left", "right", "up", "down", "on", "off", "stop", "go", "one",
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "zero", "wow", "bed", "happy", "learn",
+    "follow", "forward", "backward", "visual", "sheila", "marvin", "yesterday", "know", "yellow", "nose",
+    "less", "test", "noted", "yet", "nope", "guess",
+)
+VOICES = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
+VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2",
+            "croak", "whisper")
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_ESPEAK_RATE, _ESPEAK_VOLUME, _ESPEAK_PITCH, _ESPEAK_RANGE = 1, 2, 3, 4
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_lock = threading.Lock()
+
+
+class _ESpeak:
+    def __init__(self):
+        try:
+            import espeakng_loader
+        except ImportError:
+            raise TinyMLError("synthetic speech needs the espeakng-loader package: pip install espeakng-loader") from None
+        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        data = espeakng_loader.get_data_path().encode()
+        self.lib.espeak_Initialize.restype = ctypes.c_int
+        self.rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, ctypes.c_char_p(data), 0)
+        if self.rate <= 0:
+            raise TinyMLError("eSpeak NG failed to initialise from the espeakng-loader data")
+        self.chunks: list[np.ndarray] = []
+
+        def collect(wav, n, _events):
+            if n > 0 and wav:
+                self.chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            return 0
+
+        self._callback = _CALLBACK(collect)  # keep a reference: C holds the pointer
+        self.lib.espeak_SetSynthCallback(self._callback)
+
+    def say(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int) -> np.ndarray:
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise TinyMLError(f"eSpeak NG has no voice '{voice}'")
+        self.lib.espeak_SetParameter(_ESPEAK_RATE, rate, 0)
+        self.lib.espeak_SetParameter(_ESPEAK_PITCH, pitch, 0)
+        self.lib.espeak_SetParameter(_ESPEAK_RANGE, pitch_range, 0)
+        self.lib.espeak_SetParameter(_ESPEAK_VOLUME, 100, 0)
+        self.chunks = []
+        if hasattr(self.lib, "espeak_ng_SetRandSeed"):
+            self.lib.espeak_ng_SetRandSeed(1)  # eSpeak jitters pitch with its own generator
+        buf = ctypes.create_string_buffer(text.encode() + b"\0")
+        self.lib.espeak_Synth(buf, len(text) + 1, 0, _POS_CHARACTER, 0, 0, None, None)
+        self.lib.espeak_Synchronize()
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
+
+
+@functools.lru_cache(maxsize=1)
+def _engine() -> _ESpeak:
+    return _ESpeak()
+
+
+def speak(text: str, voice: str, rate: int, pitch: int, pitch_range: int, sample_rate: int) -> np.ndarray:
+    """int16 audio of `text` at sample_rate, leading/trailing silence trimmed."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    with _lock:
+        eng = _engine()
+        audio = eng.say(text, voice, rate, pitch, pitch_range).astype(np.float64)
+        src_rate = eng.rate
+    g = gcd(src_rate, sample_rate)
+    audio = resample_poly(audio, sample_rate // g, src_rate // g)
+    loud = np.flatnonzero(np.abs(audio) > 300)
+    if len(loud):
+        audio = audio[loud[0]:loud[-1] + 1]
+    return np.clip(np.round(audio), -32768, 32767).astype(np.int16)
+
+
+def generated_noise(sample_rate: int, seed: int, seconds: float = 10.0) -> list[np.ndarray]:
+    """White, pink, brown noise and 50/60 Hz hum with harmonics, 16-bit, about -20 dBFS."""
+    rng = np.random.default_rng(seed + 7919)
+    n = int(seconds * sample_rate)
+    white = rng.normal(0, 1, n)
+    spectrum = np.fft.rfft(rng.normal(0, 1, n))
+    f = np.maximum(np.fft.rfftfreq(n, 1 / sample_rate), 1.0)
+    pink = np.fft.irfft(spectrum / np.sqrt(f), n)
+    brown = np.fft.irfft(spectrum / f, n)
+    t = np.arange(n) / sample_rate
+    hum = sum(np.sin(2 * np.pi * k * mains * t) / k for mains in (50, 60) for k in (1, 2, 3))
+    out = []
+    for sig in (white, pink, brown, hum):
+        sig = sig / (np.std(sig) + 1e-9) * 3000
+        out.append(np.clip(sig, -32768, 32767).astype(np.int16))
+    return out
+
+
+def _place(word: np.ndarray, n: int, noise: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    word = word[:n].astype(np.float64) * rng.uniform(0.3, 1.0)
+    out = np.zeros(n)
+    start = int(rng.integers(0, n - len(word) + 1))
+    out[start:start + len(word)] = word
+    src = noise[rng.integers(len(noise))]
+    offset = int(rng.integers(0, len(src) - n))
+    out += src[offset:offset + n] * rng.uniform(0.0, 0.15)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
+def synthetic_speech(words: tuple[str, ...], n_per_class: int, seed: int = 0, sample_rate: int = 16000,
+                     clip_samples: int = 16000) -> list[SpeechClip]:
+    """n_per_class clips for each wanted word, 'unknown' (other words) and 'silence' (noise).
+
+    eSpeak NG keeps synthesis state from one utterance to the next inside a process, so the
+    corpus is generated in a fresh child process: same seed, same bytes, whatever ran before.
+    """
+    import pickle
+    import subprocess
+    import sys
+
+    args = pickle.dumps((tuple(words), n_per_class, seed, sample_rate, clip_samples))
+    proc = subprocess.run([sys.executable, "-m", "tinyml.data.synthetic_speech"], input=args, capture_output=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise TinyMLError(f"synthetic speech generation failed: {tail[0][:300]}")
+    ok, value = pickle.loads(proc.stdout)
+    if not ok:
+        raise TinyMLError(value)
+    return value
+
+
+def _generate(words, n_per_class, seed, sample_rate, clip_samples) -> list[SpeechClip]:
+    rng = np.random.default_rng(seed)
+    noise = generated_noise(sample_rate, seed)
+    others = [w for w in UNKNOWN_WORDS if w not in words]
+    clips = []
+    for i in range(n_per_class):
+        for label in (*words, UNKNOWN, SILENCE):
+            voice = VOICES[rng.integers(len(VOICES))]
+            variant = VARIANTS[rng.integers(len(VARIANTS))]
+            speaker = f"{voice}+{variant}" if variant else voice
+            if label == SILENCE:
+                src = noise[rng.integers(len(noise))]
+                offset = int(rng.integers(0, len(src) - clip_samples))
+                audio = (src[offset:offset + clip_samples] * rng.uniform(0, 0.3)).astype(np.int16)
+                clips.append(SpeechClip(audio, SILENCE, f"silence-{i % 10}", f"synthetic:{seed}:silence:{i}"))
+                continue
+            text = others[rng.integers(len(others))] if label == UNKNOWN else label
+            word = speak(text, speaker, int(rng.integers(120, 260)), int(rng.integers(20, 80)),
+                         int(rng.integers(20, 80)), sample_rate)
+            audio = _place(fit_clip(word, min(len(word), clip_samples)), clip_samples, noise, rng)
+            clips.append(SpeechClip(audio, label, speaker, f"synthetic:{seed}:{label}:{i}:{text}"))
+    return clips
+
+
+def available() -> bool:
+    try:
+        _engine()
+        return True
+    except (TinyMLError, OSError):
+        return False
+
+
+
+
+if __name__ == "__main__":
+    import pickle
+    import sys
+
+    request = pickle.loads(sys.stdin.buffer.read())
+    try:
+        result = (True, _generate(*request))
+    except TinyMLError as exc:
+        result = (False, str(exc))
+    sys.stdout.buffer.write(pickle.dumps(result))

@@ -1,0 +1,221 @@
+"""micro_speech: a ~20 KB keyword spotter on TFLM micro front-end features."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.data.speech import SILENCE, UNKNOWN, SpeechClip, augment_clip, load_speech_dir
+from tinyml.errors import TinyMLError
+from tinyml.features import audio as fa
+from tinyml.names import safe_label
+from tinyml.tasks.base import FeatureConstant, Firmware, Task
+
+NOISE_LABEL = ""  # clips with this label are background-noise sources, not examples
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecognizerRule:
+    """The reference command recognizer: average scores over a window, then threshold."""
+
+    average_window_ms: int = 1000
+    """Scores from inferences within this window are averaged."""
+    detection_threshold: int = 200
+    """Average score (0..255, i.e. int8 score + 128) a command needs."""
+    suppression_ms: int = 1500
+    """After a detection, the same command is not reported again for this long."""
+    minimum_count: int = 3
+    """Inferences needed in the window before anything is reported."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MicroSpeechConfig:
+    """Everything that defines a micro_speech run; saved as RUN/config.json."""
+
+    words: tuple[str, ...] = ("yes", "no")
+    """Wanted words; 'silence' and 'unknown' classes are added in front."""
+    frontend: fa.FrontendSettings = field(default_factory=fa.FrontendSettings)
+    """Micro front-end settings (the board uses the same)."""
+    recognizer: RecognizerRule = field(default_factory=RecognizerRule)
+    """Streaming post-processing."""
+    model: str = "tiny_conv"
+    """'tiny_conv' (≤ 20 KB, the reference architecture) or 'ds_cnn' (larger, ≤ 64 KB)."""
+    unknown_ratio: float = 1.0
+    """Unknown-word clips per wanted-word clip count."""
+    silence_ratio: float = 1.0
+    """Silence clips per wanted-word clip count."""
+    epochs: int = 25
+    """Training epochs."""
+    batch_size: int = 64
+    """Mini-batch size."""
+    learning_rate: float = 0.002
+    """Adam learning rate."""
+    augment_copies: int = 2
+    """Augmented copies per clip (time shift, volume, background noise)."""
+    val_fraction: float = 0.2
+    """Held-out fraction, whole speakers."""
+    inference_every_ms: int = 100
+    """On the device, run the model every this many milliseconds of audio."""
+    seed: int = 0
+    """Seed for data, augmentation and weights."""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (SILENCE, UNKNOWN, *self.words)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml")) / "speech_features"
+
+
+def cached_features(audio: np.ndarray, s: fa.FrontendSettings) -> np.ndarray:
+    """Front-end features of an un-augmented clip, cached on disk by content and settings."""
+    key = hashlib.sha256(audio.tobytes() + repr(s).encode()).hexdigest()
+    path = _cache_dir() / key[:2] / f"{key}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        pass
+    feats = fa.features_int8(audio, s)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, feats)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home only costs speed
+    return feats
+
+
+class MicroSpeechTask(Task):
+    name = "micro_speech"
+    description = "keyword spotting (yes/no by default) on TFLM micro front-end features"
+    config_class = MicroSpeechConfig
+
+    def default_config(self) -> MicroSpeechConfig:
+        return MicroSpeechConfig()
+
+    def quick_config(self) -> MicroSpeechConfig:
+        return MicroSpeechConfig(epochs=6, augment_copies=1)
+
+    def demo_examples_per_class(self, quick: bool) -> int:
+        return 40 if quick else 160
+
+    def check_config(self, cfg: MicroSpeechConfig) -> None:
+        for word in cfg.words:
+            safe_label(word, "word")
+        if len(set(cfg.labels)) != len(cfg.labels):
+            raise TinyMLError(f"words {list(cfg.words)} repeat each other or 'silence'/'unknown'")
+        if cfg.model not in ("tiny_conv", "ds_cnn"):
+            raise TinyMLError(f"model '{cfg.model}' is not one of tiny_conv, ds_cnn")
+
+    def load(self, data_dir, cfg: MicroSpeechConfig) -> list[SpeechClip]:
+        from tinyml.data.speech import load_noise
+
+        s = cfg.frontend
+        clips = load_speech_dir(data_dir, cfg.words, s.sample_rate, s.samples, cfg.unknown_ratio,
+                                cfg.silence_ratio, cfg.seed)
+        noise = load_noise(Path(data_dir), s.sample_rate)
+        return clips + [SpeechClip(n, NOISE_LABEL, "noise", "background") for n in noise]
+
+    def synthetic(self, cfg: MicroSpeechConfig, n_per_class: int, seed: int) -> list[SpeechClip]:
+        from tinyml.data.synthetic_speech import synthetic_speech
+
+        return synthetic_speech(cfg.words, n_per_class, seed, cfg.frontend.sample_rate, cfg.frontend.samples)
+
+    def examples(self, samples: list[SpeechClip], cfg: MicroSpeechConfig, augment_copies: int = 0,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(N, slices, channels) int8 features (what the board computes) and int labels."""
+        from tinyml.data.synthetic_speech import generated_noise
+
+        rng = np.random.default_rng(seed)
+        s = cfg.frontend
+        noise = [c.audio for c in samples if c.label == NOISE_LABEL] + generated_noise(s.sample_rate, seed)
+        index = {label: i for i, label in enumerate(cfg.labels)}
+        xs, ys = [], []
+        for clip in samples:
+            if clip.label == NOISE_LABEL:
+                continue
+            xs.append(cached_features(clip.audio, s))
+            ys.append(index[clip.label])
+            for _ in range(augment_copies):
+                xs.append(fa.features_int8(augment_clip(clip.audio, noise, rng, sample_rate=s.sample_rate), s))
+                ys.append(index[clip.label])
+        if not xs:
+            raise TinyMLError("no speech clips to train or evaluate on")
+        return np.stack(xs), np.asarray(ys, dtype=np.int64)
+
+    def model_inputs(self, features: np.ndarray) -> np.ndarray:
+        return fa.dequantize(features)[..., None]
+
+    def representative(self, x: np.ndarray) -> np.ndarray:
+        """Calibration data plus one full-range example, so the converter picks the device's input scale."""
+        full = np.zeros_like(x[:1])
+        full.reshape(-1)[::2] = 255 * fa.INPUT_SCALE
+        return np.concatenate([full, x])
+
+    def int8_inputs(self, features: np.ndarray, info) -> np.ndarray:
+        tin = info.inputs[0]
+        if abs(tin.scale - fa.INPUT_SCALE) > 1e-6 * fa.INPUT_SCALE or tin.zero_point != fa.INPUT_ZERO_POINT:
+            raise TinyMLError(
+                f"the model's input quantization (scale {tin.scale:.8g}, zero point {tin.zero_point}) is not the "
+                f"front end's ({fa.INPUT_SCALE:.8g}, {fa.INPUT_ZERO_POINT}); retrain with `tinyml train micro_speech`")
+        return np.asarray(features, dtype=np.int8).reshape((len(features), *tin.shape[1:]))
+
+    def build_model(self, cfg: MicroSpeechConfig):
+        import keras
+
+        keras.utils.set_random_seed(cfg.seed)
+        s = cfg.frontend
+        n = len(cfg.labels)
+        x = inp = keras.Input((s.slices, s.channels, 1), name="features")
+        if cfg.model == "tiny_conv":
+            # valid padding: 20x17x8 features into the classifier keeps the model under the reference 18,800 B
+            x = keras.layers.Conv2D(8, (10, 8), strides=(2, 2), padding="valid", activation="relu")(x)
+            x = keras.layers.Dropout(0.25, seed=cfg.seed)(x)
+            x = keras.layers.Flatten()(x)
+        else:  # ds_cnn: depthwise-separable stack, global average pooling
+            x = keras.layers.Conv2D(32, (10, 4), strides=(2, 2), padding="same", activation="relu")(x)
+            for _ in range(3):
+                x = keras.layers.DepthwiseConv2D((3, 3), padding="same", activation="relu")(x)
+                x = keras.layers.Conv2D(32, (1, 1), activation="relu")(x)
+            x = keras.layers.GlobalAveragePooling2D()(x)
+        out = keras.layers.Dense(n, activation="softmax")(x)
+        return keras.Model(inp, out, name="micro_speech")
+
+    def firmware(self, config: dict | None, info) -> Firmware:
+        from tinyml.config import from_dict
+
+        if config is None:
+            raise TinyMLError("a micro_speech sketch needs the training run folder (RUN/), not just a .tflite")
+        cfg = from_dict(MicroSpeechConfig, config)
+        self.int8_inputs(np.zeros((1, info.inputs[0].elements), np.int8), info)  # refuses a mismatched input
+        s, r = cfg.frontend, cfg.recognizer
+        constants = (
+            FeatureConstant("kAudioSampleRate", "int", s.sample_rate),
+            FeatureConstant("kFeatureSliceCount", "int", s.slices),
+            FeatureConstant("kFeatureSize", "int", s.channels),
+            FeatureConstant("kFeatureSliceStrideMs", "int", s.stride_ms),
+            FeatureConstant("kFeatureSliceDurationMs", "int", s.window_ms),
+            FeatureConstant("kInferenceEveryMs", "int", cfg.inference_every_ms),
+        )
+        return Firmware(
+            sketch_template="micro_speech/sketch.ino.j2",
+            extra_templates=(
+                ("command_recognizer.h", "micro_speech/command_recognizer.h.j2"),
+                ("command_recognizer.c", "micro_speech/command_recognizer.c.j2"),
+            ),
+            sensor_roles=("mic",),
+            constants=constants,
+            context={"frontend": s, "recognizer": {
+                "classes": len(cfg.labels), "first_word": 2, "average_window_ms": r.average_window_ms,
+                "detection_threshold": r.detection_threshold, "suppression_ms": r.suppression_ms,
+                "minimum_count": r.minimum_count}},
+        )
+
+
+TASK = MicroSpeechTask()
