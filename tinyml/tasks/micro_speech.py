@@ -211,7 +211,7 @@ class MicroSpeechTask(Task):
             ),
             sensor_roles=("mic",),
             constants=constants,
-            context={"frontend": s, "recognizer": {
+            context={"frontend": s, "inference_every_ms": cfg.inference_every_ms, "recognizer": {
                 "classes": len(cfg.labels), "first_word": 2, "average_window_ms": r.average_window_ms,
                 "detection_threshold": r.detection_threshold, "suppression_ms": r.suppression_ms,
                 "minimum_count": r.minimum_count}},
