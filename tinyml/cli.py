@@ -8,6 +8,7 @@ stderr and a non-zero exit; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -182,6 +183,10 @@ def cmd_evaluate(args) -> int:
 
     task, cfg, tflite = load_run(Path(args.run))
     cfg = _apply_sets(cfg, args.set)  # e.g. the data's units/rate; model settings come from the run
+    if args.stream:
+        return _evaluate_stream(task, cfg, tflite, args)
+    if not args.data:
+        raise TinyMLError("pass --data DIR (a dataset) or --stream FILE.wav (a long recording)")
     samples = task.load(args.data, cfg)
     x, y = task.examples(samples, cfg, 0, cfg.seed)
     result = evaluate_int8(task, tflite, x, y, cfg.labels)
@@ -193,6 +198,50 @@ def cmd_evaluate(args) -> int:
         print(f"int8 accuracy {result['accuracy']:.3f} on {result['samples']} samples from {args.data}")
         for label, recall in result["per_class_recall"].items():
             print(f"  {label:<12} recall {recall if recall is None else round(recall, 3)}")
+    return 0
+
+
+def _evaluate_stream(task, cfg, tflite, args) -> int:
+    import csv
+
+    from tinyml.data.speech import read_wav
+
+    evaluate_stream = getattr(importlib.import_module(type(task).__module__), "evaluate_stream", None)
+    if evaluate_stream is None:
+        raise TinyMLError(f"task '{task.name}' has no streaming evaluation")
+    wav = Path(args.stream)
+    truth_file = Path(args.truth) if args.truth else wav.with_suffix(".csv")
+    try:
+        with truth_file.open() as fh:
+            truth = [(row[0], int(row[1])) for row in csv.reader(fh) if row and not row[0].startswith("#")]
+    except (OSError, ValueError, IndexError) as exc:
+        raise TinyMLError(f"{truth_file}: need 'word,start_ms' lines as ground truth ({exc})") from None
+    audio = read_wav(wav, cfg.frontend.sample_rate)
+    report = evaluate_stream(tflite, audio, truth, cfg)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        print(f"{report['hits']} of {report['words']} words detected, {report['misses']} missed, "
+              f"{report['false_accepts']} false accepts ({report['false_accepts_per_hour']:.1f} per hour) "
+              f"in {report['seconds'] / 60:.1f} min")
+    return 0
+
+
+def cmd_make_stream(args) -> int:
+    from tinyml.data.speech import build_stream, load_noise, write_wav
+    from tinyml.export.writer import write_text_atomic
+    from tinyml.tasks import get_task
+
+    task = get_task("micro_speech")
+    cfg = _apply_sets(task.default_config(), args.set)
+    clips = task.load(args.data, cfg)
+    noise = load_noise(Path(args.data), cfg.frontend.sample_rate)
+    audio, truth = build_stream(clips, noise, args.seconds, cfg.words, args.seed, cfg.frontend.sample_rate)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_wav(out, audio, cfg.frontend.sample_rate)
+    write_text_atomic(out.with_suffix(".csv"), "".join(f"{w},{t}\n" for w, t in truth))
+    print(f"wrote {out} ({args.seconds:.0f} s, {len(truth)} words) and {out.with_suffix('.csv')}")
     return 0
 
 
@@ -227,11 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("evaluate", help="score a run's int8 model (in TFLM) on a dataset")
     s.add_argument("run", help="run folder from `tinyml train`")
-    s.add_argument("--data", required=True, help="dataset folder in a format the task loads")
+    s.add_argument("--data", help="dataset folder in a format the task loads")
+    s.add_argument("--stream", help="long WAV recording to run as the device would (micro_speech)")
+    s.add_argument("--truth", help="ground truth 'word,start_ms' CSV for --stream (default: FILE.csv)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="describe the data, e.g. --set data_format.rate_hz=100 --set data_format.units=mg")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("make-stream", help="build a long test recording with known words from speech clips")
+    s.add_argument("--data", required=True, help="folder in the Speech Commands layout")
+    s.add_argument("--out", required=True, help="output .wav (ground truth goes to the .csv beside it)")
+    s.add_argument("--seconds", type=float, default=600.0)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="e.g. --set words=yes,no")
+    s.set_defaults(func=cmd_make_stream)
 
     s = sub.add_parser("quantize", help="Keras model + representative data → full-int8 .tflite")
     s.add_argument("model", help="Keras model file (.keras)")

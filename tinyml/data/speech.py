@@ -177,3 +177,37 @@ def augment_clip(audio: np.ndarray, noise: list[np.ndarray], rng: np.random.Gene
         start = rng.integers(0, max(1, len(src) - n))
         x += fit_clip(src[start:start + n], n).astype(np.float64) * rng.uniform(0, noise_volume)
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def build_stream(clips: list[SpeechClip], noise: list[np.ndarray], seconds: float, words: tuple[str, ...],
+                 seed: int = 0, sample_rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """A long recording: clips every 2–4 s over background noise; ground truth (word, start ms) for words."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sample_rate)
+    out = np.zeros(n, dtype=np.float64)
+    if noise:
+        for start in range(0, n, sample_rate):
+            src = noise[rng.integers(len(noise))]
+            offset = int(rng.integers(0, max(1, len(src) - sample_rate)))
+            piece = src[offset:offset + sample_rate].astype(np.float64) * rng.uniform(0.02, 0.15)
+            out[start:start + len(piece)] += piece[: n - start]
+    speech = [c for c in clips if c.label in words or c.label == UNKNOWN]
+    if not speech:
+        raise TinyMLError("no word or unknown clips to build a stream from")
+    truth = []
+    t = int(rng.uniform(1.0, 2.0) * sample_rate)
+    while t + sample_rate < n:
+        clip = speech[rng.integers(len(speech))]
+        out[t:t + len(clip.audio)] += clip.audio
+        if clip.label in words:
+            truth.append((clip.label, int(t * 1000 // sample_rate)))
+        t += int(rng.uniform(2.0, 4.0) * sample_rate)
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16), truth
+
+
+def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(np.asarray(audio, dtype="<i2").tobytes())

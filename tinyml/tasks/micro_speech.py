@@ -219,3 +219,59 @@ class MicroSpeechTask(Task):
 
 
 TASK = MicroSpeechTask()
+
+
+def stream_scores(tflite: bytes, audio: np.ndarray, cfg: MicroSpeechConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Run the model over a long recording as the sketch does: one continuous front end,
+    a window of `slices` slices, an inference every `inference_every_ms`. Returns (times_ms, int8 scores)."""
+    from tinyml import tflm
+    from tinyml.modelinfo import read_model
+
+    s = cfg.frontend
+    q = fa.to_int8(fa.frontend_uint16(audio, s))
+    step = max(1, cfg.inference_every_ms // s.stride_ms)
+    ends = np.arange(s.slices, len(q) + 1, step)
+    if len(ends) == 0:
+        raise TinyMLError(f"the recording is shorter than one {s.clip_ms} ms window")
+    info = read_model(tflite)
+    windows = np.stack([q[e - s.slices:e] for e in ends])
+    scores = tflm.predict_int8(tflite, TASK.int8_inputs(windows, info)).reshape(len(ends), -1)
+    times = (ends - 1) * s.stride_ms + s.window_ms
+    return times, scores
+
+
+def stream_report(detections: list[tuple[int, str]], truth: list[tuple[str, int]], seconds: float,
+                  tolerance_ms: int = 1500) -> dict:
+    """Match detections to ground-truth words: a hit is the right word within tolerance after its start."""
+    used = [False] * len(truth)
+    hits, false_accepts = 0, 0
+    for t, word in detections:
+        match = next((i for i, (w, start) in enumerate(truth)
+                      if not used[i] and w == word and start <= t <= start + tolerance_ms), None)
+        if match is None:
+            false_accepts += 1
+        else:
+            used[match] = True
+            hits += 1
+    hours = seconds / 3600
+    return {"words": len(truth), "detections": len(detections), "hits": hits, "misses": len(truth) - hits,
+            "false_accepts": false_accepts, "false_accepts_per_hour": false_accepts / hours if hours else 0.0,
+            "hit_rate": hits / len(truth) if truth else 0.0, "seconds": seconds}
+
+
+def evaluate_stream(tflite: bytes, audio: np.ndarray, truth: list[tuple[str, int]], cfg: MicroSpeechConfig) -> dict:
+    from tinyml.detect import CommandRecognizer
+
+    times, scores = stream_scores(tflite, audio, cfg)
+    r = cfg.recognizer
+    rec = CommandRecognizer(len(cfg.labels), r.average_window_ms, r.detection_threshold, r.suppression_ms,
+                            r.minimum_count)
+    labels = cfg.labels
+    detections = []
+    for t, sc in zip(times, scores):
+        hit = rec.update(sc, int(t))
+        if hit >= 2:
+            detections.append((int(t), labels[hit]))
+    report = stream_report(detections, truth, len(audio) / cfg.frontend.sample_rate)
+    report["detection_list"] = detections
+    return report

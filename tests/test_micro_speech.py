@@ -1,0 +1,175 @@
+"""micro_speech: bit-exact front end, data handling, recognizer parity, end to end."""
+
+import json
+import subprocess
+import wave
+
+import numpy as np
+import pytest
+
+from conftest import compile_sketch, run_cli
+from test_export import check_golden
+from tinyml import config
+from tinyml.data.speech import load_speech_dir, read_wav, which_set
+from tinyml.detect import CommandRecognizer
+from tinyml.errors import TinyMLError
+from tinyml.export.render import render
+from tinyml.features import audio as fa
+from tinyml.tasks.micro_speech import TASK, MicroSpeechConfig
+
+
+def write(path, audio, rate=16000, width=2, channels=1):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(np.asarray(audio).tobytes())
+
+
+@pytest.mark.parametrize("word", ["yes", "no"])
+def test_features_are_bit_exact_with_the_device(shared_data, word):
+    ref = shared_data / "tflm_reference" / "micro_speech"
+    audio = read_wav(ref / f"{word}_1000ms.wav", 16000)
+    golden = np.load(ref / f"{word}_1000ms_features_int8.npy")
+    feats = fa.features_int8(audio)
+    assert feats.shape == (49, 40) and feats.dtype == np.int8
+    assert np.array_equal(feats, golden)
+
+
+def test_int8_conversion_is_the_device_formula():
+    v = np.array([0, 1, 332, 333, 666, 1000, 65535])
+    expected = [max(-128, min(127, (x * 256 + 333) // 666 - 128)) for x in v.tolist()]
+    assert fa.to_int8(v).tolist() == expected
+
+
+def test_official_split_keeps_speakers_together():
+    a = which_set("yes/0a7c2a8d_nohash_0.wav")
+    assert which_set("no/0a7c2a8d_nohash_3.wav") == a
+    sets = {which_set(f"x/{i:08x}_nohash_0.wav") for i in range(400)}
+    assert sets == {"training", "validation", "testing"}
+
+
+def test_corrupt_wav_names_the_file(tmp_path):
+    bad = tmp_path / "yes" / "bad_nohash_0.wav"
+    bad.parent.mkdir()
+    bad.write_bytes(b"RIFF\x00\x00garbage")
+    with pytest.raises(TinyMLError, match="bad_nohash_0.wav: not a readable WAV"):
+        load_speech_dir(tmp_path, ("yes",))
+
+
+def test_other_rates_lengths_and_formats_are_converted(tmp_path, capsys):
+    t = np.arange(8000) / 8000
+    write(tmp_path / "a.wav", (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2"), rate=8000)
+    audio = read_wav(tmp_path / "a.wav", 16000)
+    assert len(audio) == 16000 and 7000 < np.abs(audio).max() < 9000
+    stereo = np.stack([np.full(100, 1000), np.full(100, 3000)], 1).astype("<i2")
+    write(tmp_path / "s.wav", stereo, channels=2)
+    assert read_wav(tmp_path / "s.wav", 16000)[0] == 2000
+    (tmp_path / "yes").mkdir()
+    write(tmp_path / "yes" / "sp_nohash_0.wav", np.zeros(12000, "<i2"))
+    (tmp_path / "no").mkdir()
+    write(tmp_path / "no" / "sp_nohash_0.wav", np.zeros(20000, "<i2"), rate=22050)
+    clips = load_speech_dir(tmp_path, ("yes", "no"))
+    assert all(len(c.audio) == 16000 for c in clips)
+    err = capsys.readouterr().err
+    assert "padded" in err and "resampled from 22050 Hz" in err
+
+
+def test_model_with_foreign_input_scale_is_refused():
+    from test_magic_wand_parity import FakeInfo
+
+    with pytest.raises(TinyMLError, match="input quantization"):
+        TASK.int8_inputs(np.zeros((1, 49, 40), np.int8), FakeInfo(0.05, 0, 49, 40, 4))
+
+
+RECOGNIZER_HARNESS = r"""
+#include <stdio.h>
+#include "command_recognizer.h"
+int main(void) {
+  CommandRecognizer r; recognizer_init(&r);
+  long t; int v; int8_t s[RECOGNIZER_CLASSES];
+  while (scanf("%ld", &t) == 1) {
+    for (int i = 0; i < RECOGNIZER_CLASSES; ++i) { if (scanf("%d", &v) != 1) return 2; s[i] = (int8_t)v; }
+    int hit = recognizer_update(&r, s, (int32_t)t);
+    if (hit >= 0) printf("%ld %d\n", t, hit);
+  }
+  return 0;
+}
+"""
+
+
+def recognizer_files(cfg):
+    from test_magic_wand_parity import FakeInfo
+
+    info = FakeInfo(fa.INPUT_SCALE, fa.INPUT_ZERO_POINT, 49, 40, len(cfg.labels))
+    info.inputs = (info.inputs[0].__class__("in", (1, 49, 40, 1), "int8", fa.INPUT_SCALE, -128),)
+    fw = TASK.firmware(config.to_dict(cfg), info)
+    ctx = {"tool_version": "golden", **fw.context}
+    return {out: render(t, ctx) for out, t in fw.extra_templates}
+
+
+def test_recognizer_c_matches_python(tmp_path):
+    cfg = MicroSpeechConfig()
+    for name, text in recognizer_files(cfg).items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "h.c").write_text(RECOGNIZER_HARNESS)
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", "h", "h.c", "command_recognizer.c"],
+                   cwd=tmp_path, check=True)
+    rng = np.random.default_rng(3)
+    n = 4000
+    scores = np.full((n, 4), -128, dtype=np.int8)
+    cls = 0
+    for i in range(n):
+        if i % 25 == 0:
+            cls = int(rng.integers(0, 4))
+        scores[i, cls] = rng.integers(40, 128)
+        scores[i, (cls + 1) % 4] = rng.integers(-128, 40)
+    times = np.cumsum(rng.integers(80, 130, size=n))
+    text = "\n".join(f"{t} " + " ".join(str(int(v)) for v in row) for t, row in zip(times, scores))
+    out = subprocess.run([str(tmp_path / "h")], input=text, capture_output=True, text=True, check=True).stdout
+    c_hits = [tuple(map(int, line.split())) for line in out.splitlines()]
+    r = cfg.recognizer
+    rec = CommandRecognizer(4, r.average_window_ms, r.detection_threshold, r.suppression_ms, r.minimum_count)
+    py_hits = [(int(t), h) for t, s in zip(times, scores) if (h := rec.update(s, int(t))) >= 0]
+    assert len(py_hits) > 50 and c_hits == py_hits
+
+
+def test_recognizer_c_golden():
+    check_golden("micro_speech_c", recognizer_files(MicroSpeechConfig()))
+
+
+def test_synthetic_corpus_is_deterministic():
+    from tinyml.data.synthetic_speech import synthetic_speech
+
+    a = synthetic_speech(("yes", "no"), 3, seed=5)
+    b = synthetic_speech(("yes", "no"), 3, seed=5)
+    assert [c.label for c in a] == ["yes", "no", "unknown", "silence"] * 3
+    assert all(np.array_equal(x.audio, y.audio) for x, y in zip(a, b))
+    assert all(len(c.audio) == 16000 for c in a)
+    assert np.abs(a[0].audio).max() > 2000  # the word is audible over the noise
+
+
+@pytest.mark.slow
+def test_train_export_evaluate_stream(tmp_path, shared_data):
+    run = tmp_path / "run"
+    proc = run_cli("train", "micro_speech", "--out", str(run), "--synthetic", "30", "--set", "epochs=4",
+                   "--set", "augment_copies=1", timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((run / "report.json").read_text())
+    assert report["flash_bytes"] <= 18800
+    out = tmp_path / "sketch"
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    settings = (out / "micro_speech" / "model_settings.h").read_text()
+    assert "kFeatureSliceCount = 49;" in settings and "kFeatureSize = 40;" in settings
+    assert compile_sketch(out / "micro_speech", "micro_speech.ino").returncode == 0
+    proc = run_cli("evaluate", str(run), "--data", str(shared_data / "speech_commands"), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["samples"] > 500
+    stream = tmp_path / "s.wav"
+    assert run_cli("make-stream", "--data", str(shared_data / "speech_commands"), "--out", str(stream),
+                   "--seconds", "60").returncode == 0
+    proc = run_cli("evaluate", str(run), "--stream", str(stream), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["words"] > 5 and result["hits"] + result["misses"] == result["words"]
