@@ -9,7 +9,7 @@ import json
 import time
 from pathlib import Path
 
-DEMO_TASKS = ("magic_wand",)
+DEMO_TASKS = ("micro_speech", "magic_wand")
 DEMO_BOARD = "nano33ble_sense"
 
 

@@ -44,8 +44,14 @@ def split_indices(samples, val_fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 def kfold_indices(samples, k: int, seed: int, by_person: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    """k folds stratified by label, or one fold per recorder (leave-one-person-out) with by_person."""
+    """k folds stratified by label; with by_person, speakers are dealt into k folds (k = 0: one fold per person)."""
     idx = np.arange(len(samples))
+    if by_person and k > 0:
+        rng = np.random.default_rng(seed)
+        people = list(rng.permutation(sorted({s.person for s in samples})))
+        fold_of_person = {p: i % k for i, p in enumerate(people)}
+        fold_of = np.array([fold_of_person[s.person] for s in samples])
+        return [(idx[fold_of != f], idx[fold_of == f]) for f in range(k)]
     if by_person:
         return [(idx[[s.person != p for s in samples]], idx[[s.person == p for s in samples]])
                 for p in sorted({s.person for s in samples})]
