@@ -245,6 +245,33 @@ def cmd_make_stream(args) -> int:
     return 0
 
 
+def cmd_capture(args) -> int:
+    from tinyml.capture.port import find_board_port, list_ports, open_port
+
+    if args.list:
+        ports = list_ports()
+        if not ports:
+            print("no serial ports found")
+        for p in ports:
+            ids = f"{p['vid']:04x}:{p['pid']:04x}" if p["vid"] is not None else "-"
+            print(f"{p['device']:<24} {ids:<10} {p['board'] or '':<10} {p['description']}")
+        return 0
+    if not args.task or not args.label:
+        raise TinyMLError("capture needs --task and --label (or --list)")
+    from tinyml.capture.session import TASK_KINDS, CaptureOptions, run_capture
+
+    if args.task not in TASK_KINDS:
+        raise TinyMLError(f"unknown task '{args.task}'; choose one of: {', '.join(TASK_KINDS)}")
+    path = find_board_port() if args.port == "auto" else args.port
+    opts = CaptureOptions(task=args.task, label=args.label, out_dir=Path(args.out or f"datasets/{args.task}"),
+                          count=args.count, seconds=args.seconds, person=args.person, plain=args.plain,
+                          plain_axes=args.plain_axes, plain_units=args.plain_units)
+    summary = run_capture(opts, lambda: open_port(path, args.baud))
+    print(f"done: {summary['kept']} samples kept in {opts.out_dir / opts.label}, {summary.get('discarded', 0)} "
+          f"partial samples discarded, {summary.get('rejected_lines', 0)} bad lines rejected")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from tinyml.demo import run_demo
 
@@ -291,6 +318,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="e.g. --set words=yes,no")
     s.set_defaults(func=cmd_make_stream)
+
+    s = sub.add_parser("capture", help="record labelled samples from a board over serial")
+    s.add_argument("--list", action="store_true", help="list serial ports and exit")
+    s.add_argument("--port", default="auto", help="serial port path, or auto (Arduino USB ids)")
+    s.add_argument("--baud", type=int, default=115200)
+    s.add_argument("--task", help="magic_wand, micro_speech or person_detection")
+    s.add_argument("--label", help="class label of what you record")
+    s.add_argument("--count", type=int, default=10, help="samples to record")
+    s.add_argument("--seconds", type=float, default=2.0, help="length of one motion/audio sample")
+    s.add_argument("--person", default="me", help="who records (for recorder-disjoint splits)")
+    s.add_argument("--out", help="dataset folder (default datasets/<task>)")
+    s.add_argument("--plain", action="store_true", help="plain CSV lines from another sketch (IMU_Capture etc.)")
+    s.add_argument("--plain-axes", type=int, default=6, help="numbers per line in --plain mode")
+    s.add_argument("--plain-units", default="g", help="accelerometer units in --plain mode")
+    s.set_defaults(func=cmd_capture)
 
     s = sub.add_parser("quantize", help="Keras model + representative data → full-int8 .tflite")
     s.add_argument("model", help="Keras model file (.keras)")

@@ -1,0 +1,245 @@
+"""tinyml capture against a simulated board on a pty: protocol, end to end, and faults."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simboard import SimBoard
+from tinyml.capture.port import open_port
+from tinyml.capture.protocol import MAX_LINE, Message, Parser, Rejected, encode, encode_sample
+from tinyml.capture.session import CaptureOptions, run_capture
+from tinyml.errors import TinyMLError
+
+
+# ---- protocol ----------------------------------------------------------------------------
+
+def test_round_trip_and_checksum():
+    line = encode_sample(7, 123456, [0.5, -1.25, 1.0])
+    (msg,) = Parser().feed(line)
+    assert msg == Message("S", ("7", "123456", "0.5", "-1.25", "1"))
+    for i in range(1, len(line) - 6):
+        flipped = bytearray(line)
+        flipped[i] ^= 0x04
+        (out,) = Parser().feed(bytes(flipped)) or [Rejected("framing", b"")]
+        assert isinstance(out, Rejected), f"flip at {i} not caught"
+
+
+def test_lines_split_across_reads_and_noise_between():
+    p = Parser()
+    data = b"boot noise\r\n" + encode("REC", 1) + encode_sample(1, 2, [3])
+    out = []
+    for i in range(0, len(data), 3):
+        out += p.feed(data[i:i + 3])
+    assert [type(o).__name__ for o in out] == ["Rejected", "Message", "Message"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=3000), max_size=20))
+def test_parser_never_raises_and_stays_bounded(chunks):
+    p = Parser()
+    for chunk in chunks:
+        for item in p.feed(chunk):
+            assert isinstance(item, (Message, Rejected))
+        assert len(p.buf) <= MAX_LINE
+
+
+def test_endless_line_is_bounded():
+    p = Parser()
+    for _ in range(200):
+        p.feed(b"9" * 10000)
+        assert len(p.buf) <= MAX_LINE
+    assert p.counts["overlong"] == 1
+    (msg,) = [m for m in p.feed(b"\n" + encode("REC", 0)) if isinstance(m, Message)]
+    assert msg.kind == "REC"
+
+
+# ---- sessions over a pty -------------------------------------------------------------------
+
+def capture(board, tmp_path, **kw):
+    opts = CaptureOptions(task=kw.pop("task", "magic_wand"), label=kw.pop("label", "wing"),
+                          out_dir=tmp_path / "data", count=kw.pop("count", 3), seconds=kw.pop("seconds", 1.0),
+                          person=kw.pop("person", "ann"), handshake_timeout=kw.pop("handshake_timeout", 3.0),
+                          data_timeout=kw.pop("data_timeout", 1.5), reconnect_timeout=kw.pop("reconnect_timeout", 3.0))
+    lines = []
+    summary = run_capture(opts, lambda: open_port(board.path, 115200), progress=lines.append)
+    return summary, lines
+
+
+def check_files_valid(folder):
+    """Every CSV on disk is a complete capture file (no torn writes), and the manifest matches."""
+    import hashlib
+
+    from tinyml.data.motion import MotionFormat, parse_capture_csv
+
+    files = sorted(folder.rglob("*.csv"))
+    for f in files:
+        s = parse_capture_csv(f.read_text(), str(f), MotionFormat())
+        t = np.array([float(line.split(",")[0]) for line in f.read_text().splitlines()[2:]])
+        assert np.all(np.diff(t) > 0)
+        assert len(s.data) >= 50
+    manifest = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(m["file"] for m in manifest) == sorted(str(f.relative_to(folder)) for f in files)
+    for m in manifest:
+        assert hashlib.sha256((folder / m["file"]).read_bytes()).hexdigest() == m["sha256"]
+    assert not list(folder.rglob(".*"))  # no temp files left behind
+    return files
+
+
+def test_twenty_gestures_load_in_the_magic_wand_loader(tmp_path):
+    from tinyml.data.motion import MotionFormat, load_motion_dir
+
+    board = SimBoard(rate_hz=100, speed=8)
+    try:
+        summary, lines = capture(board, tmp_path, count=20, seconds=1.0)
+    finally:
+        board.close()
+    assert summary["kept"] == 20 and "connected: nano33ble_sense_rev2 BMI270" in lines[0]
+    files = check_files_valid(tmp_path / "data")
+    samples = load_motion_dir(tmp_path / "data", MotionFormat())
+    assert len(samples) == 20 and {s.label for s in samples} == {"wing"} and {s.person for s in samples} == {"ann"}
+    assert all(95 < s.rate_hz < 105 and abs(s.data[:, 2].mean() - 1.0) < 0.1 for s in samples)
+    assert len(files) == 20
+
+
+def test_ten_seconds_of_audio_load_in_the_micro_speech_loader(tmp_path):
+    from tinyml.data.speech import load_speech_dir, read_wav
+
+    board = SimBoard(kind="audio", rate_hz=16000, frame=256, speed=4)
+    try:
+        summary, _ = capture(board, tmp_path, task="micro_speech", label="yes", count=1, seconds=10.0,
+                             data_timeout=3.0)
+    finally:
+        board.close()
+    assert summary["kept"] == 1
+    (wav,) = (tmp_path / "data" / "yes").glob("*.wav")
+    audio = read_wav(wav, 16000)
+    assert len(audio) == 160000
+    clips = load_speech_dir(tmp_path / "data", ("yes",))
+    assert [c.label for c in clips if c.label == "yes"] == ["yes"] and clips[0].person == "ann"
+
+
+def test_bit_flips_and_garbage_are_rejected_not_kept(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8, bitflip=0.01, garbage=0.01, seed=3)
+    try:
+        summary, _ = capture(board, tmp_path, count=5)
+    finally:
+        board.close()
+    assert summary["kept"] == 5 and summary["rejected_lines"] > 0
+    check_files_valid(tmp_path / "data")
+
+
+def test_board_reset_mid_stream_discards_the_partial_sample(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8, reset_after_rows=150)
+    try:
+        summary, _ = capture(board, tmp_path, count=3)
+    finally:
+        board.close()
+    assert summary["kept"] == 3 and summary["resets"] == 1 and "board reset" in summary["reasons"]
+    check_files_valid(tmp_path / "data")
+
+
+def test_cable_pulled_then_replugged(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8, unplug_after_rows=250)
+    threading.Timer(0.8, board.replug).start()
+    try:
+        summary, lines = capture(board, tmp_path, count=3)
+    finally:
+        board.close()
+    assert summary["kept"] == 3 and summary["reconnects"] == 1
+    assert any("disconnected" in line for line in lines)
+    check_files_valid(tmp_path / "data")
+
+
+def test_cable_pulled_for_good_keeps_finished_samples(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8, unplug_after_rows=250)
+    try:
+        with pytest.raises(TinyMLError, match=r"did not come back .* 2 samples kept"):
+            capture(board, tmp_path, count=5, reconnect_timeout=1.0)
+    finally:
+        board.close()
+    assert len(check_files_valid(tmp_path / "data")) == 2
+
+
+def test_endless_line_from_the_board(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8, endless_line_after_rows=30)
+    try:
+        summary, _ = capture(board, tmp_path, count=2)
+    finally:
+        board.close()
+    assert summary["kept"] == 2
+    check_files_valid(tmp_path / "data")
+
+
+@pytest.mark.parametrize("fault,message", [("silent", "the board is silent"), ("wrong_baud", "check --baud")])
+def test_silent_board_and_wrong_baud(tmp_path, fault, message):
+    board = SimBoard(**{fault: True})
+    try:
+        with pytest.raises(TinyMLError, match=message):
+            capture(board, tmp_path, handshake_timeout=1.0)
+    finally:
+        board.close()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_permission_denied_is_clear(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data").chmod(stat.S_IRUSR | stat.S_IXUSR)
+    board = SimBoard(rate_hz=100, speed=8)
+    try:
+        with pytest.raises(TinyMLError, match="cannot write"):
+            capture(board, tmp_path, count=1)
+    finally:
+        board.close()
+        (tmp_path / "data").chmod(0o755)
+
+
+def test_disk_error_keeps_earlier_samples(tmp_path, monkeypatch):
+    """The third write fails as on a full disk: a clear error, and the first two files are intact."""
+    from tinyml.export import writer
+
+    real = writer.write_bytes_atomic
+    calls = {"n": 0}
+
+    def failing(path, data):
+        if path.suffix == ".csv":
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(writer, "write_bytes_atomic", failing)
+    board = SimBoard(rate_hz=100, speed=8)
+    try:
+        with pytest.raises(TinyMLError, match="No space left on device.*intact"):
+            capture(board, tmp_path, count=5)
+    finally:
+        board.close()
+    assert len(check_files_valid(tmp_path / "data")) == 2
+
+
+@pytest.mark.parametrize("label", ["a/b", "..", "x\x00y", "", "../../etc"])
+def test_unsafe_labels_are_refused(tmp_path, label):
+    with pytest.raises(TinyMLError, match="not a safe label"):
+        run_capture(CaptureOptions(task="magic_wand", label=label, out_dir=tmp_path), lambda: None)
+    assert not any(tmp_path.iterdir())
+
+
+def test_capture_cli_is_light_and_says_what_is_wrong(tmp_path):
+    code = ("import sys; from tinyml.cli import main\n"
+            "rc = main(['capture', '--port', '/dev/nonexistent-tty', '--task', 'magic_wand', '--label', 'wing'])\n"
+            "print('RC', rc, 'TF', 'tensorflow' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "RC 2 TF False" in proc.stdout
+    assert proc.stderr.startswith("tinyml: error: cannot open /dev/nonexistent-tty") and proc.stderr.count("\n") == 1
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "tinyml", "capture", "--help"], check=True, capture_output=True)
+    assert time.perf_counter() - start < 2.0

@@ -1,0 +1,1 @@
+"""`tinyml capture`: the protocol (pure), the serial port (pyserial), and the session driver."""

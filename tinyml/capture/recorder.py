@@ -1,0 +1,204 @@
+"""Turning a message stream into validated samples, and samples into dataset files.
+
+`SampleCollector` is pure: feed it parsed messages, it returns finished samples or the reason
+a partial one was discarded (sequence gap, board reset, wrong rate). `write_sample` is the
+thin writer: temporary file then rename, so an interrupted write never leaves half a file,
+and the dataset manifest is rewritten the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.capture.protocol import SEQ_MOD, Hello, Message, decode_audio, decode_frame_part, decode_sample
+from tinyml.errors import TinyMLError
+
+RATE_TOLERANCE = 0.2
+"""A sample is kept only if its rate, measured from device timestamps, is within 20 % of nominal."""
+
+
+@dataclass
+class Sample:
+    """One finished recording."""
+
+    kind: str
+    """'motion', 'audio' or 'image'."""
+    t_us: np.ndarray
+    """Device timestamps (µs) of rows / frames."""
+    data: np.ndarray
+    """motion: (rows, axes) float; audio: int16 samples; image: (h, w) uint8."""
+    rate_hz: float
+    """Rate measured from device timestamps."""
+
+
+@dataclass
+class Stats:
+    samples_kept: int = 0
+    samples_discarded: int = 0
+    gaps: int = 0
+    resets: int = 0
+    reasons: list = field(default_factory=list)
+
+
+class SampleCollector:
+    """Collects one sample of `seconds` from S or A messages (or one frame from F messages)."""
+
+    def __init__(self, hello: Hello, seconds: float):
+        self.hello = hello
+        self.seconds = seconds
+        self.stats = Stats()
+        self.reset()
+
+    def reset(self) -> None:
+        self.rows: list = []
+        self.times: list[int] = []
+        self.last_seq: int | None = None
+        self.parts: dict[int, bytes] = {}
+
+    def discard(self, reason: str) -> None:
+        if self.rows or self.parts:
+            self.stats.samples_discarded += 1
+            self.stats.reasons.append(reason)
+        self.reset()
+
+    def _check_seq(self, seq: int) -> bool:
+        if self.last_seq is not None and seq != (self.last_seq + 1) % SEQ_MOD:
+            self.stats.gaps += 1
+            self.discard(f"sequence gap {self.last_seq}→{seq}")
+            return False
+        self.last_seq = seq
+        return True
+
+    def feed(self, msg: Message) -> Sample | None:
+        """A finished sample, or None. HELLO mid-sample means the board reset: the partial sample goes."""
+        try:
+            if msg.kind == "HELLO":
+                self.stats.resets += 1
+                self.discard("board reset")
+                return None
+            if msg.kind == "S":
+                seq, t_us, values = decode_sample(msg)
+                if len(values) != len(self.hello.axes):
+                    self.discard(f"row with {len(values)} values, expected {len(self.hello.axes)}")
+                    return None
+                if not self._check_seq(seq):
+                    self.last_seq = seq
+                    return None
+                self.rows.append(values)
+                self.times.append(t_us)
+                return self._finish_if_long("motion")
+            if msg.kind == "A":
+                seq, t_us, samples = decode_audio(msg)
+                if not self._check_seq(seq):
+                    self.last_seq = seq
+                    return None
+                self.rows.append(samples)
+                self.times.append(t_us)
+                return self._finish_if_long("audio")
+            if msg.kind == "F":
+                seq, t_us, w, h, part, parts, data = decode_frame_part(msg)
+                if not self._check_seq(seq):
+                    self.last_seq = seq
+                    return None
+                self.parts[part] = data
+                if len(self.parts) == parts:
+                    raw = b"".join(self.parts[i] for i in range(parts))
+                    self.reset()
+                    if len(raw) != w * h:
+                        self.stats.samples_discarded += 1
+                        self.stats.reasons.append("frame size mismatch")
+                        return None
+                    self.stats.samples_kept += 1
+                    return Sample("image", np.array([t_us]), np.frombuffer(raw, np.uint8).reshape(h, w),
+                                  self.hello.rate_hz)
+        except (ValueError, IndexError):
+            self.discard("undecodable message")
+        return None
+
+    def _finish_if_long(self, kind: str) -> Sample | None:
+        if kind == "audio":
+            n = sum(len(r) for r in self.rows)
+            if n < int(self.seconds * self.hello.rate_hz):
+                return None
+            frame = len(self.rows[0])
+            span = (self.times[-1] - self.times[0]) * 1e-6
+            rate = (len(self.rows) - 1) * frame / span if span > 0 else 0.0
+            data = np.concatenate(self.rows)[: int(self.seconds * self.hello.rate_hz)]
+        else:
+            if not self.times or (self.times[-1] - self.times[0]) * 1e-6 < self.seconds:
+                return None
+            span = (self.times[-1] - self.times[0]) * 1e-6
+            rate = (len(self.times) - 1) / span
+            data = np.asarray(self.rows, dtype=np.float64)
+        times = np.asarray(self.times, dtype=np.int64)
+        self.reset()
+        if abs(rate - self.hello.rate_hz) > RATE_TOLERANCE * self.hello.rate_hz:
+            self.stats.samples_discarded += 1
+            self.stats.reasons.append(f"rate {rate:.1f} Hz, nominal {self.hello.rate_hz:g} Hz")
+            return None
+        self.stats.samples_kept += 1
+        return Sample(kind, times, data, rate)
+
+
+# ---- files ---------------------------------------------------------------------------------
+
+def sample_bytes(sample: Sample, hello: Hello, label: str, person: str) -> tuple[bytes, str]:
+    """The file content and extension in the format the task's loader reads."""
+    if sample.kind == "motion":
+        meta = {"board": hello.board, "sensor": hello.sensor, "units": hello.units[0], "rate_hz": round(sample.rate_hz, 3),
+                "nominal_rate_hz": hello.rate_hz, "label": label, "person": person, "axes": list(hello.axes)}
+        lines = ["# tinyml-capture " + json.dumps(meta, sort_keys=True), ",".join(["t_us", "seq", *hello.axes])]
+        t0 = int(sample.t_us[0])
+        for i, (t, row) in enumerate(zip(sample.t_us, sample.data)):
+            lines.append(",".join([str(int(t) - t0), str(i), *(f"{v:.6g}" for v in row)]))
+        return ("\n".join(lines) + "\n").encode(), ".csv"
+    if sample.kind == "audio":
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(int(round(hello.rate_hz)))
+            w.writeframes(np.asarray(sample.data, dtype="<i2").tobytes())
+        return buf.getvalue(), ".wav"
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(sample.data, mode="L").save(buf, format="PNG")
+    return buf.getvalue(), ".png"
+
+
+def next_index(folder: Path, stem: str) -> int:
+    existing = [p.stem for p in folder.glob(f"{stem}*")] if folder.is_dir() else []
+    nums = [int(s.rsplit("_", 1)[1]) for s in existing if s.rsplit("_", 1)[-1].isdigit()]
+    return max(nums, default=-1) + 1
+
+
+def write_sample(out_dir: Path, sample: Sample, hello: Hello, label: str, person: str) -> Path:
+    """Atomically write one sample under out_dir/<label>/ and record it in out_dir/manifest.jsonl."""
+    from tinyml.export.writer import write_bytes_atomic
+
+    data, ext = sample_bytes(sample, hello, label, person)
+    folder = out_dir / label
+    # Speech Commands naming keeps speaker-disjoint splits working: <person>_nohash_<n>
+    stem = f"{person}_nohash_"
+    path = folder / f"{stem}{next_index(folder, stem)}{ext}"
+    entry = {"file": str(path.relative_to(out_dir)), "label": label, "person": person, "board": hello.board,
+             "sensor": hello.sensor, "rate_hz": round(sample.rate_hz, 3), "sha256": hashlib.sha256(data).hexdigest(),
+             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    manifest = out_dir / "manifest.jsonl"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, data)
+        old = manifest.read_bytes() if manifest.is_file() else b""
+        write_bytes_atomic(manifest, old + (json.dumps(entry, sort_keys=True) + "\n").encode())
+    except OSError as exc:
+        raise TinyMLError(f"cannot write {path}: {exc.strerror or exc}; samples recorded before are intact") from None
+    return path

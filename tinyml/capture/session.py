@@ -1,0 +1,265 @@
+"""The capture session: handshake, start/stop, validation, atomic writes, reconnects.
+
+I/O goes through a `port_opener(path) -> serial-like` so tests drive it with a pty.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.capture.protocol import Hello, Message, Parser, Rejected, encode, parse_hello
+from tinyml.capture.recorder import Sample, SampleCollector, write_sample
+from tinyml.errors import TinyMLError
+
+TASK_KINDS = {"magic_wand": "motion", "micro_speech": "audio", "person_detection": "image"}
+
+
+@dataclass
+class CaptureOptions:
+    """How one capture run behaves."""
+
+    task: str
+    """magic_wand, micro_speech or person_detection."""
+    label: str
+    """Class label (validated as a safe folder name)."""
+    out_dir: Path
+    """Dataset folder for the task; samples go to out_dir/<label>/."""
+    count: int = 10
+    """Samples to record."""
+    seconds: float = 2.0
+    """Length of one motion/audio sample (device clock)."""
+    person: str = "me"
+    """Who records (goes into file names and the manifest, for speaker/recorder splits)."""
+    handshake_timeout: float = 6.0
+    """Seconds to wait for the board's HELLO (covers the reset when the port opens)."""
+    data_timeout: float = 3.0
+    """Seconds without data while recording before the board counts as stalled."""
+    reconnect_timeout: float = 10.0
+    """Seconds to wait for an unplugged board to come back."""
+    plain: bool = False
+    """Plain CSV mode for other sketches: numbers per line, rate measured on the host."""
+    plain_axes: int = 3
+    """Plain mode: numbers per line."""
+    plain_units: str = "g"
+    """Plain mode: accelerometer units."""
+
+
+class Disconnected(Exception):
+    pass
+
+
+class Link:
+    """A port plus the parser; reads return parsed messages and count rejects."""
+
+    def __init__(self, port):
+        self.port = port
+        self.parser = Parser()
+        self.garbage_bytes = 0
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.port.write(data)
+            self.port.flush()
+        except Exception as exc:  # pyserial raises SerialException/OSError/termios errors
+            raise Disconnected(str(exc)) from None
+
+    def read(self) -> list:
+        try:
+            data = self.port.read(4096)
+        except Exception as exc:
+            raise Disconnected(str(exc)) from None
+        out = self.parser.feed(data)
+        for item in out:
+            if isinstance(item, Rejected):
+                self.garbage_bytes += len(item.line)
+        return out
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except Exception:
+            pass
+
+
+def handshake(link: Link, timeout: float) -> Hello:
+    deadline = time.monotonic() + timeout
+    next_ask = 0.0
+    heard = False
+    while time.monotonic() < deadline:
+        if time.monotonic() >= next_ask:
+            link.send(encode("HELLO?"))
+            next_ask = time.monotonic() + 0.5
+        for item in link.read():
+            heard = True
+            if isinstance(item, Message) and item.kind == "HELLO":
+                try:
+                    return parse_hello(item)
+                except ValueError:
+                    continue
+        if link.parser.buf:
+            heard = True
+    rejected = sum(link.parser.counts.values())
+    if heard or rejected:
+        raise TinyMLError(f"no tinyml handshake within {timeout:g} s: the board sends data that is not the capture "
+                          f"protocol ({rejected} bad lines); check --baud, or use --plain for other sketches")
+    raise TinyMLError(f"the board is silent: no handshake within {timeout:g} s; upload the tinyml capture sketch "
+                      "from arduino/ and check the port")
+
+
+def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
+    """Record opts.count samples; returns a summary. Partial samples are never written."""
+    from tinyml.names import safe_label
+
+    safe_label(opts.label)
+    safe_label(opts.person, "person")
+    if opts.plain:
+        return _run_plain(opts, port_opener, progress)
+    link = Link(port_opener())
+    kept: list[Path] = []
+    summary = {"kept": 0, "discarded": 0, "rejected_lines": 0, "resets": 0, "reconnects": 0, "files": []}
+    collector = None
+    try:
+        hello = handshake(link, opts.handshake_timeout)
+        progress(f"connected: {hello.board} {hello.sensor} ({','.join(hello.axes)}) at {hello.rate_hz:g} Hz nominal")
+        collector = SampleCollector(hello, opts.seconds)
+        stalls = 0
+        while len(kept) < opts.count:
+            try:
+                link.send(encode("START"))
+                last_data = time.monotonic()
+                sample = None
+                while sample is None:
+                    items = link.read()
+                    if items:
+                        last_data = time.monotonic()
+                    for item in items:
+                        if not isinstance(item, Message):
+                            continue
+                        if item.kind == "HELLO":  # the board reset: it is no longer recording
+                            collector.feed(item)
+                            link.send(encode("START"))
+                            continue
+                        sample = collector.feed(item) or sample
+                    if sample is None and time.monotonic() - last_data > opts.data_timeout:
+                        collector.discard("stalled")
+                        stalls += 1
+                        if stalls >= 3:
+                            raise TinyMLError(f"the board stopped sending data; {len(kept)} samples kept in "
+                                              f"{opts.out_dir / opts.label}")
+                        link.send(encode("START"))
+                        last_data = time.monotonic()
+                link.send(encode("STOP"))
+                stalls = 0
+                path = write_sample(opts.out_dir, sample, hello, opts.label, opts.person)
+                kept.append(path)
+                st = collector.stats
+                progress(f"sample {len(kept)}/{opts.count} kept: {_describe(sample)} at {sample.rate_hz:.1f} Hz "
+                         f"(device clock); discarded {st.samples_discarded}, gaps {st.gaps}, "
+                         f"rejected lines {sum(link.parser.counts.values())}")
+            except Disconnected:
+                collector.discard("disconnected")
+                link.close()
+                progress("board disconnected: partial sample discarded; waiting for it to come back…")
+                link = _reconnect(port_opener, opts.reconnect_timeout, len(kept), opts)
+                summary["reconnects"] += 1
+                hello2 = handshake(link, opts.handshake_timeout)
+                if (hello2.axes, hello2.rate_hz, hello2.sensor) != (hello.axes, hello.rate_hz, hello.sensor):
+                    raise TinyMLError("a different board or sketch came back; start a new capture")
+    except KeyboardInterrupt:
+        if collector is not None:
+            collector.discard("interrupted")
+        try:
+            link.send(encode("STOP"))
+        except Disconnected:
+            pass
+        progress(f"stopped by Ctrl-C: {len(kept)} samples kept")
+        summary["interrupted"] = True
+    finally:
+        link.close()
+        if collector is not None:
+            summary["discarded"] = collector.stats.samples_discarded
+            summary["resets"] = collector.stats.resets
+            summary["reasons"] = collector.stats.reasons
+        summary["rejected_lines"] = sum(link.parser.counts.values())
+        summary["kept"] = len(kept)
+        summary["files"] = [str(p) for p in kept]
+    return summary
+
+
+def _describe(sample: Sample) -> str:
+    if sample.kind == "audio":
+        return f"{len(sample.data)} audio samples"
+    if sample.kind == "image":
+        return f"{sample.data.shape[1]}x{sample.data.shape[0]} frame"
+    return f"{len(sample.data)} rows"
+
+
+def _reconnect(port_opener, timeout: float, kept: int, opts: CaptureOptions) -> Link:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return Link(port_opener())
+        except TinyMLError:
+            time.sleep(0.2)
+    raise TinyMLError(f"the board did not come back within {timeout:g} s; {kept} samples kept in "
+                      f"{opts.out_dir / opts.label}; reconnect it and run the command again")
+
+
+_NUMBERS = re.compile(rb"^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?([,\t ]+-?\d+(\.\d+)?([eE][-+]?\d+)?)*\s*$")
+
+
+def _run_plain(opts: CaptureOptions, port_opener, progress) -> dict:
+    """Someone else's sketch: lines of numbers. Host timestamps; the rate is measured and reported."""
+    port = port_opener()
+    buf = bytearray()
+    kept = []
+    skipped = 0
+    hello = Hello(0, "unknown", "plain-csv", tuple(f"a{i}" for i in range(opts.plain_axes)),
+                  (opts.plain_units,) * opts.plain_axes, 0.0)
+    try:
+        while len(kept) < opts.count:
+            rows, times = [], []
+            start = None
+            last = time.monotonic()
+            while start is None or time.monotonic() - start < opts.seconds:
+                try:
+                    data = port.read(4096)
+                except Exception:
+                    raise TinyMLError(f"board disconnected; {len(kept)} samples kept") from None
+                if data:
+                    last = time.monotonic()
+                elif time.monotonic() - last > opts.data_timeout:
+                    raise TinyMLError(f"no data for {opts.data_timeout:g} s; {len(kept)} samples kept")
+                buf += data
+                if len(buf) > 65536:
+                    buf.clear()
+                while b"\n" in buf:
+                    line, _, rest = bytes(buf).partition(b"\n")
+                    buf[:] = rest
+                    if not _NUMBERS.match(line):
+                        skipped += 1
+                        continue
+                    values = [float(v) for v in re.split(rb"[,\t ]+", line.strip())]
+                    if len(values) != opts.plain_axes:
+                        skipped += 1
+                        continue
+                    now = time.monotonic()
+                    start = now if start is None else start
+                    rows.append(values)
+                    times.append(int((now - start) * 1e6))
+            span = (times[-1] - times[0]) * 1e-6 if len(times) > 1 else 0.0
+            rate = (len(times) - 1) / span if span > 0 else 0.0
+            sample = Sample("motion", np.asarray(times), np.asarray(rows), rate)
+            kept.append(write_sample(opts.out_dir, sample, hello, opts.label, opts.person))
+            progress(f"sample {len(kept)}/{opts.count} kept: {len(rows)} rows, rate measured on the host "
+                     f"{rate:.1f} Hz; {skipped} non-numeric or wrong-width lines skipped")
+    except KeyboardInterrupt:
+        progress(f"stopped by Ctrl-C: {len(kept)} samples kept")
+    finally:
+        port.close()
+    return {"kept": len(kept), "files": [str(p) for p in kept], "skipped_lines": skipped}
