@@ -145,6 +145,9 @@ class SimBoard:
                 if self.unplug_after is not None and self.rows_sent == self.unplug_after:
                     self.unplug_after = None
                     self.unplugged.set()
-                    os.close(self.master)
-                    os.close(self.slave)
+                    for fd in (self.master, self.slave):
+                        try:
+                            os.close(fd)
+                        except OSError:  # close() may have raced us at the end of a run
+                            pass
                     break

@@ -243,3 +243,54 @@ def test_capture_cli_is_light_and_says_what_is_wrong(tmp_path):
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "tinyml", "capture", "--help"], check=True, capture_output=True)
     assert time.perf_counter() - start < 2.0
+
+
+def test_ctrl_c_finishes_cleanly(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8)
+    seen = []
+
+    def progress(line):
+        seen.append(line)
+        if "sample 2/" in line:
+            raise KeyboardInterrupt
+
+    opts = CaptureOptions(task="magic_wand", label="ring", out_dir=tmp_path / "data", count=10, seconds=1.0)
+    try:
+        summary = run_capture(opts, lambda: open_port(board.path, 115200), progress=progress)
+    finally:
+        board.close()
+    assert summary["interrupted"] and summary["kept"] == 2
+    assert len(check_files_valid(tmp_path / "data")) == 2
+
+
+def test_plain_csv_mode_measures_the_rate(tmp_path):
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    stop = threading.Event()
+
+    def sketch():  # the Arduino IMU_Capture tutorial's output, at about 100 lines/s
+        os.write(master, b"aX,aY,aZ,gX,gY,gZ\r\n")
+        while not stop.is_set():
+            os.write(master, b"0.10\t-0.20\t0.98\t1.5\t-2.0\t0.3\r\n")
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=sketch, daemon=True)
+    thread.start()
+    opts = CaptureOptions(task="magic_wand", label="punch", out_dir=tmp_path / "data", count=2, seconds=1.0,
+                          plain=True, plain_axes=6)
+    lines = []
+    try:
+        summary = run_capture(opts, lambda: open_port(path, 115200), progress=lines.append)
+    finally:
+        stop.set()
+        thread.join()
+        os.close(master)
+        os.close(slave)
+    assert summary["kept"] == 2 and "rate measured on the host" in lines[0]
+    from tinyml.data.motion import MotionFormat, load_motion_dir
+
+    samples = load_motion_dir(tmp_path / "data", MotionFormat(axes=6))
+    assert len(samples) == 2 and 50 < samples[0].rate_hz < 110 and samples[0].data.shape[1] == 6

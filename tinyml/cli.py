@@ -39,7 +39,7 @@ def cmd_inspect(args) -> int:
     print(f"model        {args.model}")
     print(f"flash        {report['flash_bytes']:,} B (sha256 {report['sha256'][:16]}…)")
     print(f"full int8    {'yes' if report['full_int8'] else 'NO'}")
-    print(f"ops          " + ", ".join(f"{op} v{v}" for op, v in report["op_versions"].items()))
+    print("ops          " + ", ".join(f"{op} v{v}" for op, v in report["op_versions"].items()))
     if report["custom_ops"]:
         print(f"custom ops   {', '.join(report['custom_ops'])}")
     for kind in ("inputs", "outputs"):
