@@ -13,6 +13,8 @@ static unsigned long seq = 0;
 static uint8_t frame[176 * 144];
 static constexpr int kPart = 1024;
 
+static void Hello() { SendHello(Serial, "nano33ble_sense", "OV7675", "gray", "u8", 1); }
+
 void setup() {
   Serial.begin(115200);
   while (!Serial) {
@@ -23,25 +25,11 @@ void setup() {
     err.Send(Serial);
     while (true) delay(1000);
   }
-  SendHello(Serial, "nano33ble_sense", "OV7675", "gray", "u8", 1);
+  Hello();
 }
 
 void loop() {
-  switch (commands.Poll(Serial)) {
-    case 'H':
-      SendHello(Serial, "nano33ble_sense", "OV7675", "gray", "u8", 1);
-      break;
-    case 'S':
-      recording = true;
-      SendRecording(Serial, true);
-      break;
-    case 'T':
-      recording = false;
-      SendRecording(Serial, false);
-      break;
-    default:
-      break;
-  }
+  HandleCommands(Serial, commands, recording, Hello);
   if (!recording) return;
   Camera.readFrame(frame);
   unsigned long t_us = micros();

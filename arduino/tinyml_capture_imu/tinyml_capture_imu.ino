@@ -21,6 +21,8 @@ static bool recording = false;
 static unsigned long seq = 0;
 static float rate_hz = 0;
 
+static void Hello() { SendHello(Serial, kBoard, kSensor, "ax;ay;az;gx;gy;gz", "g;g;g;dps;dps;dps", rate_hz); }
+
 void setup() {
   Serial.begin(115200);  // USB CDC: the baud rate is nominal, throughput is USB speed
   while (!Serial) {
@@ -32,25 +34,12 @@ void setup() {
     while (true) delay(1000);
   }
   rate_hz = IMU.accelerationSampleRate();
-  SendHello(Serial, kBoard, kSensor, "ax;ay;az;gx;gy;gz", "g;g;g;dps;dps;dps", rate_hz);
+  Hello();
 }
 
 void loop() {
-  switch (commands.Poll(Serial)) {
-    case 'H':
-      SendHello(Serial, kBoard, kSensor, "ax;ay;az;gx;gy;gz", "g;g;g;dps;dps;dps", rate_hz);
-      break;
-    case 'S':
-      recording = true;
-      seq = 0;
-      SendRecording(Serial, true);
-      break;
-    case 'T':
-      recording = false;
-      SendRecording(Serial, false);
-      break;
-    default:
-      break;
+  if (HandleCommands(Serial, commands, recording, Hello) == 'S') {
+    seq = 0;
   }
   if (!recording || !IMU.accelerationAvailable() || !IMU.gyroscopeAvailable()) return;
   float ax, ay, az, gx, gy, gz;

@@ -10,7 +10,7 @@ using namespace tinyml_capture;
 static constexpr int kRate = 16000;
 static constexpr int kFrame = 256;
 static Commands commands;
-static volatile bool recording = false;
+static bool recording = false;
 static int16_t ring[kFrame * 8];
 static volatile unsigned long captured = 0;  // samples written by the PDM callback
 static unsigned long sent = 0;
@@ -26,6 +26,8 @@ static void OnPdm() {
   captured = at + bytes / 2;
 }
 
+static void Hello() { SendHello(Serial, "nano33ble_sense", "PDM", "mic", "pcm16", kRate); }
+
 void setup() {
   Serial.begin(115200);
   while (!Serial) {
@@ -37,26 +39,13 @@ void setup() {
     err.Send(Serial);
     while (true) delay(1000);
   }
-  SendHello(Serial, "nano33ble_sense", "PDM", "mic", "pcm16", kRate);
+  Hello();
 }
 
 void loop() {
-  switch (commands.Poll(Serial)) {
-    case 'H':
-      SendHello(Serial, "nano33ble_sense", "PDM", "mic", "pcm16", kRate);
-      break;
-    case 'S':
-      seq = 0;
-      sent = captured;
-      recording = true;
-      SendRecording(Serial, true);
-      break;
-    case 'T':
-      recording = false;
-      SendRecording(Serial, false);
-      break;
-    default:
-      break;
+  if (HandleCommands(Serial, commands, recording, Hello) == 'S') {
+    seq = 0;
+    sent = captured;
   }
   if (!recording || captured - sent < static_cast<unsigned long>(kFrame)) return;
   if (captured - sent > static_cast<unsigned long>(kFrame * 7)) {

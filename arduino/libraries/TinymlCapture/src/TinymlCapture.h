@@ -112,4 +112,17 @@ inline void SendRecording(Stream& port, bool on) {
   line.Send(port);
 }
 
+// Answers $HELLO? with send_hello() and $START/$STOP with $REC; returns the command seen
+// ('H', 'S', 'T' or 0) so a sketch can reset its counters on 'S'.
+inline char HandleCommands(Stream& port, Commands& commands, bool& recording, void (*send_hello)()) {
+  char c = commands.Poll(port);
+  if (c == 'H') {
+    send_hello();
+  } else if (c == 'S' || c == 'T') {
+    recording = (c == 'S');
+    SendRecording(port, recording);
+  }
+  return c;
+}
+
 }  // namespace tinyml_capture
