@@ -202,8 +202,9 @@ def test_permission_denied_is_clear(tmp_path):
         (tmp_path / "data").chmod(0o755)
 
 
-def test_disk_error_keeps_earlier_samples(tmp_path, monkeypatch):
-    """The third write fails as on a full disk: a clear error, and the first two files are intact."""
+@pytest.mark.parametrize("err", [OSError(28, "No space left on device"), PermissionError(13, "Permission denied")])
+def test_disk_error_keeps_earlier_samples(tmp_path, monkeypatch, err):
+    """The third write fails (disk full, permission denied): a clear error, the first two files are intact."""
     from tinyml.export import writer
 
     real = writer.write_bytes_atomic
@@ -213,13 +214,13 @@ def test_disk_error_keeps_earlier_samples(tmp_path, monkeypatch):
         if path.suffix == ".csv":
             calls["n"] += 1
             if calls["n"] == 3:
-                raise OSError(28, "No space left on device")
+                raise err
         return real(path, data)
 
     monkeypatch.setattr(writer, "write_bytes_atomic", failing)
     board = SimBoard(rate_hz=100, speed=8)
     try:
-        with pytest.raises(TinyMLError, match="No space left on device.*intact"):
+        with pytest.raises(TinyMLError, match=f"{err.strerror}.*intact"):
             capture(board, tmp_path, count=5)
     finally:
         board.close()

@@ -26,6 +26,17 @@ def test_demo_quick_builds_a_verified_sketch(tmp_path):
     manifest = json.loads((tmp_path / "build" / "arduino" / "magic_wand" / "manifest.json").read_text())
     assert manifest["labels"] == ["wing", "ring", "slope", "negative"]
 
+    # same data and seed: byte-identical models and sketches (reports differ only in timings)
+    proc = run_cli("demo", "--quick", "--out", str(tmp_path / "again"), timeout=600)
+    assert proc.returncode == 0
+
+    def built(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and (p.suffix == ".tflite" or "arduino" in p.parts)}
+
+    first, second = built(tmp_path / "build"), built(tmp_path / "again")
+    assert len(first) == 20 and first == second
+
 
 def test_wheel_ships_the_templates(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],

@@ -79,6 +79,7 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0):
     import keras
     import tensorflow as tf
 
+    keras.backend.clear_session()  # fresh layer-name counters: names end up in the .tflite bytes
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     model = task.build_model(cfg)
