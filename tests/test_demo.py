@@ -36,6 +36,9 @@ def test_demo_quick_builds_a_verified_sketch(tmp_path):
 
     first, second = built(tmp_path / "build"), built(tmp_path / "again")
     assert len(first) == 20 and first == second
+    report = (tmp_path / "build" / "REPORT.md").read_text()
+    assert "## micro_speech" in report and "runs/magic_wand/confusion.png" in report
+    assert "tinyml train magic_wand --synthetic 40 --out build/runs/magic_wand --set augment_copies=1" in report
 
 
 def test_wheel_ships_the_templates(tmp_path):
@@ -44,6 +47,9 @@ def test_wheel_ships_the_templates(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = tmp_path.glob("tinyml-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
+    for module in ("tinyml/data/speech.py", "tinyml/features/audio.py", "tinyml/capture/protocol.py",
+                   "tinyml/tasks/micro_speech.py", "tinyml/budgets.json"):
+        assert module in names
     for template in ("model_data.cc.j2", "model_data.h.j2", "model_settings.h.j2", "op_resolver.h.j2",
                      "generic/sketch.ino.j2"):
         assert f"tinyml/firmware_templates/{template}" in names

@@ -170,7 +170,7 @@ def cmd_train(args) -> int:
     else:
         print(f"no --data given: training on the embedded synthetic {task.name} data ({args.synthetic} per class)")
         samples = task.synthetic(cfg, args.synthetic, cfg.seed)
-    result = train_task(task, cfg, samples)
+    result = train_task(task, cfg, samples, show_epochs=True)
     write_run(Path(args.out), result)
     r = result.report
     print(f"wrote {args.out}/: float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), "

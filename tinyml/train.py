@@ -73,7 +73,29 @@ def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuf
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0):
+def progress_callback(label: str):
+    """A one-line epoch progress bar (rewritten in place on a terminal, every 5 epochs otherwise)."""
+    import sys
+
+    import keras
+
+    class Bar(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            total = self.params.get("epochs") or 1
+            done = epoch + 1
+            logs = logs or {}
+            bar = "#" * int(24 * done / total)
+            text = (f"{label} [{bar:<24}] epoch {done}/{total} loss {logs.get('loss', 0):.3f} "
+                    f"acc {logs.get('accuracy', 0):.3f}" + (f" val {logs['val_accuracy']:.3f}" if "val_accuracy" in logs else ""))
+            if sys.stdout.isatty():
+                print("\r" + text, end="\n" if done == total else "", flush=True)
+            elif done % 5 == 0 or done == total:
+                print(text, flush=True)
+
+    return Bar()
+
+
+def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, callbacks=()):
     """Build the task's model and train it; returns (model, history dict)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
@@ -87,7 +109,8 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0):
                   metrics=["accuracy"])
     train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, shuffle=True)
     val_ds = to_tf_dataset(val_x, val_y, 256, cfg.seed, shuffle=False) if val_x is not None and len(val_x) else None
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False,
+                        callbacks=list(callbacks))
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
@@ -185,7 +208,7 @@ class TrainResult:
     """Accuracy, confusion, sizes, timings."""
 
 
-def train_task(task, cfg, samples, progress=print) -> TrainResult:
+def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) -> TrainResult:
     """Split → examples → fit → quantize → evaluate (float and int8). Returns values; writes nothing."""
     from tinyml import tflm
     from tinyml.quantize import quantize
@@ -198,7 +221,8 @@ def train_task(task, cfg, samples, progress=print) -> TrainResult:
     tx, ty = task.examples(train_s, cfg, cfg.augment_copies, cfg.seed)
     vx, vy = task.examples(val_s, cfg, 0, cfg.seed)
     progress(f"training on {len(train_s)} recordings ({len(tx)} with augmentation), validating on {len(val_s)}")
-    model, history = fit(task, cfg, task.model_inputs(tx), ty, task.model_inputs(vx), vy)
+    callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
+    model, history = fit(task, cfg, task.model_inputs(tx), ty, task.model_inputs(vx), vy, callbacks=callbacks)
     fit_seconds = time.time() - start
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
     tflite = quantize(model, task.representative(rep))

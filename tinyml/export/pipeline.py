@@ -141,6 +141,9 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
 
     resolver_methods(info)  # refuse unsupported ops before spending time in interpreters
     arena = tflm.measure_arena(source.model)
+    from tinyml.budgets import check_budget
+
+    check_budget(task.name, info.flash_bytes, arena)
     require_fit(board, info.flash_bytes, arena)
     result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024)
     tflm.require_identical(result)
