@@ -71,9 +71,6 @@ class Board:
                 libs.append(sensor.library)
         return libs
 
-    def fits(self, flash: int, arena: int) -> bool:
-        return flash <= self.model_flash_budget and arena <= self.model_ram_budget
-
     def as_dict(self) -> dict:
         return {
             "key": self.key,

@@ -7,9 +7,7 @@ Unknown keys are refused with a one-line error instead of being silently ignored
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
-from pathlib import Path
 
 from tinyml.errors import TinyMLError
 
@@ -44,23 +42,3 @@ def from_dict(cls, data: dict):
 def replace(config, **changes):
     """Copy with some fields changed, refusing unknown names."""
     return from_dict(type(config), {**to_dict(config), **changes})
-
-
-def save(config, path: Path) -> None:
-    from tinyml.export.writer import write_text_atomic
-
-    write_text_atomic(Path(path), json.dumps(to_dict(config), indent=2, sort_keys=True) + "\n")
-
-
-def field_docs(cls) -> dict[str, str]:
-    """Field docstrings (the string literal after each field), for --help and README tables."""
-    import ast
-    import inspect
-
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body
-    docs = {}
-    for node, nxt in zip(body, body[1:]):
-        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-            docs[node.target.id] = str(nxt.value.value)
-    return docs

@@ -170,16 +170,6 @@ def _generate(words, n_per_class, seed, sample_rate, clip_samples) -> list[Speec
     return clips
 
 
-def available() -> bool:
-    try:
-        _engine()
-        return True
-    except (TinyMLError, OSError):
-        return False
-
-
-
-
 if __name__ == "__main__":
     import pickle
     import sys
