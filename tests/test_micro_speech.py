@@ -173,3 +173,23 @@ def test_train_export_evaluate_stream(tmp_path, shared_data):
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert result["words"] > 5 and result["hits"] + result["misses"] == result["words"]
+
+
+def test_training_split_follows_lists_or_speaker_hash(tmp_path):
+    from tinyml.data.speech import SpeechClip
+
+    cfg = MicroSpeechConfig()
+    silent = np.zeros(16000, np.int16)
+    clips = [SpeechClip(silent, "yes", f"{i:08x}", f"synthetic:{i}") for i in range(300)]
+    train, val = TASK.split(clips, cfg)
+    assert 30 < len(val) < 90 and len(train) + len(val) == 300
+    assert all(which_set(f"{clips[i].person}_nohash_1.wav") != "training" for i in val)
+    # with list files, exactly the listed clips are held out
+    for i in range(4):
+        (tmp_path / "yes").mkdir(exist_ok=True)
+        write(tmp_path / "yes" / f"sp{i}_nohash_0.wav", np.zeros(16000, "<i2"))
+    (tmp_path / "validation_list.txt").write_text("yes/sp1_nohash_0.wav\n")
+    (tmp_path / "testing_list.txt").write_text("yes/sp3_nohash_0.wav\n")
+    listed = [SpeechClip(silent, "yes", f"sp{i}", str(tmp_path / "yes" / f"sp{i}_nohash_0.wav")) for i in range(4)]
+    train, val = TASK.split(listed, cfg)
+    assert val.tolist() == [1, 3] and train.tolist() == [0, 2]

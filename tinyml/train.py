@@ -215,7 +215,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
 
     task.check_config(cfg)
     start = time.time()
-    train_idx, val_idx = split_indices(samples, cfg.val_fraction, cfg.seed)
+    train_idx, val_idx = task.split(samples, cfg)
     train_s = [samples[i] for i in train_idx]
     val_s = [samples[i] for i in val_idx]
     tx, ty = task.examples(train_s, cfg, cfg.augment_copies, cfg.seed)

@@ -51,6 +51,12 @@ class Task:
     description: str = ""
     """One line for `--help`."""
 
+    def split(self, samples, cfg):
+        """(train indices, validation indices); by recorder when the data names 3 or more."""
+        from tinyml.train import split_indices
+
+        return split_indices(samples, cfg.val_fraction, cfg.seed)
+
     def representative(self, x):
         """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
         return x

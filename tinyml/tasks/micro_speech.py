@@ -57,7 +57,7 @@ class MicroSpeechConfig:
     augment_copies: int = 2
     """Augmented copies per clip (time shift, volume, background noise)."""
     val_fraction: float = 0.2
-    """Held-out fraction, whole speakers."""
+    """Held-out fraction, whole speakers: the official split's validation + testing shares (10 % + 10 %)."""
     inference_every_ms: int = 100
     """On the device, run the model every this many milliseconds of audio."""
     seed: int = 0
@@ -126,6 +126,33 @@ class MicroSpeechTask(Task):
         from tinyml.data.synthetic_speech import synthetic_speech
 
         return synthetic_speech(cfg.words, n_per_class, seed, cfg.frontend.sample_rate, cfg.frontend.samples)
+
+    def split(self, samples: list[SpeechClip], cfg: MicroSpeechConfig):
+        """The official Speech Commands split: validation_list.txt/testing_list.txt when the dataset has
+        them, else the hash of the speaker id. Noise sources always train."""
+        from tinyml.data.speech import list_split, which_set
+        from tinyml.train import split_indices
+
+        lists: dict[Path, dict[str, str]] = {}
+        share = 100 * cfg.val_fraction / 2
+        held = []
+        for i, clip in enumerate(samples):
+            if clip.label == NOISE_LABEL:
+                continue
+            path = Path(clip.source)
+            root = path.parent.parent
+            if root not in lists:
+                lists[root] = list_split(root) if path.is_file() else {}
+            if lists[root]:
+                held_out = f"{path.parent.name}/{path.name}" in lists[root]
+            else:
+                held_out = which_set(f"{clip.person}_nohash_0", share, share) != "training"
+            if held_out:
+                held.append(i)
+        if not held or len(held) == len(samples):
+            return split_indices(samples, cfg.val_fraction, cfg.seed)
+        val = np.array(held)
+        return np.setdiff1d(np.arange(len(samples)), val), val
 
     def examples(self, samples: list[SpeechClip], cfg: MicroSpeechConfig, augment_copies: int = 0,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
