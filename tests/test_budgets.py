@@ -11,7 +11,7 @@ from tinyml.tasks import get_task
 from tinyml.train import train_task, write_run
 
 pytestmark = pytest.mark.slow
-TRAINED_TASKS = ("micro_speech", "magic_wand")
+TRAINED_TASKS = ("micro_speech", "magic_wand", "person_detection")
 
 
 def build_default(name, **changes):

@@ -62,6 +62,8 @@ def cmd_verify(args) -> int:
     from tinyml.modelinfo import read_model
 
     source = load_source(args.model)
+    if args.task:
+        source = _as_task(source, args.task)
     read_model(source.model, str(args.model))
     result = tflm.verify(source.model, count=args.count, seed=args.seed)
     if args.json:
@@ -84,6 +86,8 @@ def cmd_export(args) -> int:
     board = get_board(args.board)
     name = safe_name(args.name, "sketch name") if args.name is not None else None
     source = load_source(args.model)
+    if args.task:
+        source = _as_task(source, args.task)
     read_model(source.model, str(args.model))
     name = name or default_sketch_name(source.stem)
     result = build_export(source, board, name, _labels(args.labels), verify_count=args.verify_count)
@@ -98,6 +102,29 @@ def cmd_export(args) -> int:
     print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
     for line in arduino_commands(board, result.libraries, str(sketch_dir)):
         print(f"  {line}")
+    return 0
+
+
+def _as_task(source, task_name: str):
+    """A bare .tflite exported with a task's sketch (e.g. the published person detector + camera)."""
+    from dataclasses import replace
+
+    from tinyml.tasks import get_task
+
+    if source.config is not None:
+        raise TinyMLError("--task is for a bare .tflite; a run folder already names its task")
+    task = get_task(task_name)
+    labels = tuple(task.default_config().labels) if hasattr(task, "default_config") else ()
+    return replace(source, task=task.name, labels=labels)
+
+
+def cmd_make_vww(args) -> int:
+    from tinyml.data.vww import build_vww
+
+    counts = build_vww(args.images, args.annotations, args.out, args.category, args.threshold)
+    missing = counts.pop("missing")
+    print(f"wrote {args.out}/: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+          + (f" ({missing} annotated images not found in {args.images})" if missing else ""))
     return 0
 
 
@@ -157,6 +184,8 @@ def _apply_sets(cfg, sets: list[str]):
 
 
 def cmd_train(args) -> int:
+    from dataclasses import replace
+
     from tinyml.tasks import get_task
     from tinyml.train import train_task, write_run
 
@@ -164,6 +193,10 @@ def cmd_train(args) -> int:
     if not hasattr(task, "build_model"):
         raise TinyMLError(f"task '{args.task}' has no trainer")
     cfg = _apply_sets(task.default_config(), args.set)
+    if args.init_from:
+        if not hasattr(cfg, "init_from"):
+            raise TinyMLError(f"task '{task.name}' cannot start from a .tflite (--init-from)")
+        cfg = replace(cfg, init_from=str(args.init_from))
     task.check_config(cfg)
     if args.data:
         samples = task.load(args.data, cfg)
@@ -299,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config field, e.g. --set epochs=10 --set data_format.rate_hz=100")
     s.add_argument("--synthetic", type=int, default=100, help="synthetic examples per class without --data")
+    s.add_argument("--init-from", help="start from a published int8 .tflite's weights (person_detection)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="score a run's int8 model (in TFLM) on a dataset")
@@ -318,6 +352,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="e.g. --set words=yes,no")
     s.set_defaults(func=cmd_make_stream)
+
+    s = sub.add_parser("make-vww", help="Visual Wake Words folders (person / non_person) from COCO images")
+    s.add_argument("--images", required=True, help="COCO image folder, e.g. val2017/")
+    s.add_argument("--annotations", required=True, help="COCO instances_*.json")
+    s.add_argument("--out", required=True, help="dataset folder to fill with <class>/ sub-folders")
+    s.add_argument("--category", default="person", help="COCO category to detect (default person)")
+    s.add_argument("--threshold", type=float, default=0.005,
+                   help="smallest box area, as a fraction of the image, that counts (default 0.005)")
+    s.set_defaults(func=cmd_make_vww)
 
     s = sub.add_parser("capture", help="record labelled samples from a board over serial")
     s.add_argument("--list", action="store_true", help="list serial ports and exit")
@@ -360,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder that receives the sketch folder")
     s.add_argument("--name", help="sketch name (letters, digits, '_'); default from the model")
     s.add_argument("--labels", help="comma-separated class labels in output order")
+    s.add_argument("--task", help="for a bare .tflite: render this task's sketch (e.g. person_detection)")
     s.add_argument("--verify-count", type=int, default=20, help="random inputs compared TFLM vs TFLite")
     s.set_defaults(func=cmd_export)
     return p

@@ -9,7 +9,7 @@ import json
 import time
 from pathlib import Path
 
-DEMO_TASKS = ("micro_speech", "magic_wand")
+DEMO_TASKS = ("micro_speech", "magic_wand", "person_detection")
 DEMO_BOARD = "nano33ble_sense"
 
 

@@ -57,3 +57,10 @@ def c_comment(text: str) -> str:
     """Text safe inside a // comment: printable ASCII only, no line continuation."""
     cleaned = "".join(ch if 0x20 <= ord(ch) < 0x7F else "?" for ch in text)
     return cleaned.replace("\\", "/")
+
+
+def recorder_of(path: str) -> str:
+    """Who recorded a file named '<person>_nohash_<n>.<ext>' (Speech Commands and `tinyml capture`)."""
+    import os
+
+    return re.sub(r"_nohash_.*$", "", os.path.basename(path))

@@ -67,7 +67,8 @@ def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuf
     """Arrays → tf.data pipeline (shuffle with a seed, batch, prefetch)."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y.astype(np.int64)))
+    y = y.astype(np.float32) if y.ndim == 2 else y.astype(np.int64)  # soft targets stay float
+    ds = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -105,7 +106,8 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, c
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     model = task.build_model(cfg)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
+    loss = "categorical_crossentropy" if np.ndim(train_y) == 2 else "sparse_categorical_crossentropy"
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss,
                   metrics=["accuracy"])
     train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, shuffle=True)
     val_ds = to_tf_dataset(val_x, val_y, 256, cfg.seed, shuffle=False) if val_x is not None and len(val_x) else None
@@ -222,7 +224,10 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     vx, vy = task.examples(val_s, cfg, 0, cfg.seed)
     progress(f"training on {len(train_s)} recordings ({len(tx)} with augmentation), validating on {len(val_s)}")
     callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
-    model, history = fit(task, cfg, task.model_inputs(tx), ty, task.model_inputs(vx), vy, callbacks=callbacks)
+    targets = task.targets(cfg, tx, ty)
+    val_targets = task.targets(cfg, vx, vy) if np.ndim(targets) == 2 else vy
+    model, history = fit(task, cfg, task.model_inputs(tx), targets, task.model_inputs(vx), val_targets,
+                         callbacks=callbacks)
     fit_seconds = time.time() - start
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
     tflite = quantize(model, task.representative(rep))

@@ -8,7 +8,6 @@ validation_list.txt / testing_list.txt when present, so a speaker never lands in
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 import wave
 from collections import Counter
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinyMLError
+from tinyml.names import recorder_of
 
 SILENCE = "silence"
 UNKNOWN = "unknown"
@@ -78,8 +78,7 @@ def fit_clip(audio: np.ndarray, n: int, notes: Counter | None = None) -> np.ndar
     return np.concatenate([audio, np.zeros(n - len(audio), dtype=np.int16)])
 
 
-def speaker_of(path: str) -> str:
-    return re.sub(r"_nohash_.*$", "", Path(path).name)
+speaker_of = recorder_of
 
 
 def which_set(path: str, validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> str:

@@ -16,6 +16,7 @@ _MODULES = {
     "generic": "tinyml.tasks.generic",
     "magic_wand": "tinyml.tasks.magic_wand",
     "micro_speech": "tinyml.tasks.micro_speech",
+    "person_detection": "tinyml.tasks.person_detection",
 }
 
 

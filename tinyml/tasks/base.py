@@ -61,6 +61,10 @@ class Task:
         """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
         return x
 
+    def targets(self, cfg, x, y):
+        """Training targets for examples x: int labels, or (N, classes) soft scores (e.g. distillation)."""
+        return y
+
     def firmware(self, config: dict | None, info) -> Firmware:
         """Firmware pieces for a model (ModelInfo `info`) trained with `config` (None for a bare .tflite)."""
         raise NotImplementedError

@@ -1,0 +1,312 @@
+"""person_detection: image features and their C twin, loaders, VWW labels, --init-from, sketch."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import compile_sketch, run_cli
+from tinyml.errors import TinyMLError
+from tinyml.export.render import render
+from tinyml.features import image as fi
+from tinyml.modelinfo import TensorInfo
+from tinyml.tasks.person_detection import TASK, PersonDetectionConfig, layer_widths
+
+HARNESS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "image_preprocess.h"
+int main(int argc, char** argv) {
+  int w = atoi(argv[1]), h = atoi(argv[2]);
+  uint8_t* frame = malloc((size_t)w * h);
+  if (fread(frame, 1, (size_t)w * h, stdin) != (size_t)w * h) return 2;
+  int8_t out[IMAGE_WIDTH * IMAGE_HEIGHT];
+  image_to_input(frame, w, h, out);
+  fwrite(out, 1, sizeof out, stdout);
+  (void)argc;
+  return 0;
+}
+"""
+
+
+class FakeInfo:
+    def __init__(self, scale, zp, size=96):
+        self.inputs = (TensorInfo("in", (1, size, size, 1), "int8", scale, zp),)
+        self.outputs = (TensorInfo("out", (1, 2), "int8", 1 / 256, -128),)
+
+
+def naive_crop_scale(gray, out_h, out_w):
+    """The algorithm written as plain loops, to check the vectorized version."""
+    top, left, ch, cw = fi.crop_window(*gray.shape, out_h, out_w)
+    out = np.zeros((out_h, out_w), np.uint8)
+    for oy in range(out_h):
+        y0 = top + oy * ch // out_h
+        y1 = max(top + (oy + 1) * ch // out_h, y0 + 1)
+        for ox in range(out_w):
+            x0 = left + ox * cw // out_w
+            x1 = max(left + (ox + 1) * cw // out_w, x0 + 1)
+            box = gray[y0:y1, x0:x1].astype(np.int64)
+            out[oy, ox] = (box.sum() + box.size // 2) // box.size
+    return out
+
+
+@pytest.mark.parametrize("shape", [(144, 176), (96, 96), (50, 70), (481, 640), (200, 90)])
+def test_crop_scale_matches_the_plain_loops(shape):
+    gray = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    assert np.array_equal(fi.crop_scale(gray, 96, 96), naive_crop_scale(gray, 96, 96))
+
+
+def test_crop_scale_is_identity_at_model_size_and_keeps_flat_images_flat():
+    gray = np.random.default_rng(0).integers(0, 256, (96, 96), dtype=np.uint8)
+    assert np.array_equal(fi.crop_scale(gray, 96, 96), gray)
+    assert np.all(fi.crop_scale(np.full((144, 176), 77, np.uint8), 96, 96) == 77)
+
+
+def test_int8_table_of_the_published_quantization_is_pixel_minus_128():
+    # person_detect.tflite: scale 2/255, zero point -1 — the TFLM examples feed pixel - 128
+    table = fi.int8_table(0.007843137718737125, -1)
+    assert np.array_equal(table.astype(int), np.arange(256) - 128)
+
+
+def build_harness(tmp_path: Path, info) -> Path:
+    fw = TASK.firmware(None, info)
+    ctx = {"tool_version": "test", **fw.context}
+    for out_name, template in fw.extra_templates:
+        (tmp_path / out_name).write_text(render(template, ctx))
+    (tmp_path / "harness.c").write_text(HARNESS)
+    exe = tmp_path / "harness"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), "harness.c",
+                    "image_preprocess.c"], cwd=tmp_path, check=True)
+    return exe
+
+
+def real_photo() -> np.ndarray:
+    from skimage import data
+
+    return data.camera()  # a real 512x512 grayscale photograph shipped inside scikit-image
+
+
+@pytest.mark.parametrize("scale,zp", [(0.007843137718737125, -1), (0.0081, 3), (0.0039, -128)])
+def test_c_preprocessing_matches_python_on_a_real_photo(tmp_path, scale, zp):
+    from PIL import Image
+
+    exe = build_harness(tmp_path, FakeInfo(scale, zp))
+    photo = real_photo()
+    # the camera's QCIF frame, the full photo, and odd sizes (upscaling and a tall crop)
+    frames = [np.asarray(Image.fromarray(photo).resize((176, 144), Image.Resampling.BILINEAR)), photo,
+              photo[100:160, 200:270], photo[:300, :120]]
+    for frame in frames:
+        frame = np.ascontiguousarray(frame)
+        c = subprocess.run([str(exe), str(frame.shape[1]), str(frame.shape[0])], input=frame.tobytes(),
+                           capture_output=True, check=True).stdout
+        py = fi.to_int8(fi.crop_scale(frame, 96, 96), scale, zp)
+        assert np.frombuffer(c, np.int8).tobytes() == py.tobytes(), frame.shape
+
+
+# --- data ---------------------------------------------------------------------------------
+
+def write_images(root: Path, n: int = 3):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, mode, suffix in (("person", "RGB", ".jpg"), ("non_person", "L", ".bmp")):
+        (root / label).mkdir(parents=True)
+        for i in range(n):
+            arr = rng.integers(0, 256, (120, 160, 3) if mode == "RGB" else (100, 100), dtype=np.uint8)
+            Image.fromarray(arr, mode).save(root / label / f"alice_nohash_{i}{suffix}")
+    Image.fromarray(rng.integers(0, 256, (64, 64, 4), dtype=np.uint8), "RGBA").save(root / "person" / "bob_nohash_0.png")
+
+
+def test_image_folder_loads_every_format_at_model_size(tmp_path):
+    write_images(tmp_path)
+    samples = TASK.load(tmp_path, PersonDetectionConfig())
+    assert sorted({s.label for s in samples}) == ["non_person", "person"]
+    assert len(samples) == 7 and all(s.data.shape == (96, 96) and s.data.dtype == np.uint8 for s in samples)
+    assert {s.person for s in samples} == {"alice", "bob"}
+
+
+def test_bad_images_get_one_line_errors(tmp_path):
+    write_images(tmp_path)
+    (tmp_path / "person" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(TinyMLError, match="broken.png: not a readable image"):
+        TASK.load(tmp_path, PersonDetectionConfig())
+    (tmp_path / "person" / "broken.png").unlink()
+    for p in (tmp_path / "non_person").iterdir():
+        p.unlink()
+    proc = run_cli("train", "person_detection", "--data", str(tmp_path), "--out", str(tmp_path / "run"))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "class 'non_person' has no images" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_synthetic_images_are_deterministic_and_labelled():
+    a = TASK.synthetic(PersonDetectionConfig(), 6, seed=3)
+    b = TASK.synthetic(PersonDetectionConfig(), 6, seed=3)
+    c = TASK.synthetic(PersonDetectionConfig(), 6, seed=4)
+    assert all(np.array_equal(x.data, y.data) for x, y in zip(a, b))
+    assert not all(np.array_equal(x.data, y.data) for x, y in zip(a, c))
+    assert [s.label for s in a] == ["non_person"] * 6 + ["person"] * 6
+
+
+def test_augmentation_keeps_shape_and_changes_pixels():
+    from tinyml.data.images import augment_image
+
+    img = TASK.synthetic(PersonDetectionConfig(), 1, 0)[1].data
+    rng = np.random.default_rng(0)
+    copies = [augment_image(img, rng) for _ in range(4)]
+    assert all(c.shape == img.shape and c.dtype == np.uint8 for c in copies)
+    assert all(np.mean(np.abs(c.astype(int) - img)) > 1 for c in copies)
+
+
+def coco_fixture(root: Path) -> tuple[Path, Path]:
+    """Four images: a large person, a person under 0.5 % of the area, a car, and one not on disk."""
+    from PIL import Image
+
+    images = root / "images"
+    images.mkdir()
+    for name in ("big.jpg", "tiny.jpg", "car.jpg", "edge.jpg"):
+        Image.fromarray(np.full((100, 200, 3), 128, np.uint8)).save(images / name)
+    data = {
+        "images": [{"id": 1, "file_name": "big.jpg", "width": 200, "height": 100},
+                   {"id": 2, "file_name": "tiny.jpg", "width": 200, "height": 100},
+                   {"id": 3, "file_name": "car.jpg", "width": 200, "height": 100},
+                   {"id": 4, "file_name": "../../edge.jpg", "width": 200, "height": 100},
+                   {"id": 5, "file_name": "gone.jpg", "width": 200, "height": 100}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 40, 60], "area": 1800, "iscrowd": 0},
+            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [0, 0, 9, 10], "area": 80, "iscrowd": 0},
+            {"id": 3, "image_id": 3, "category_id": 3, "bbox": [0, 0, 150, 90], "area": 9000, "iscrowd": 0},
+            {"id": 4, "image_id": 4, "category_id": 1, "bbox": [0, 0, 11, 10], "area": 100, "iscrowd": 0},
+            {"id": 5, "image_id": 5, "category_id": 1, "bbox": [0, 0, 100, 100], "area": 9000, "iscrowd": 0},
+        ],
+        "categories": [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}],
+    }
+    ann = root / "instances.json"
+    ann.write_text(json.dumps(data))
+    return images, ann
+
+
+def test_vww_labels_follow_the_half_percent_box_rule(tmp_path):
+    from tinyml.data.vww import read_coco, vww_labels
+
+    _, ann = coco_fixture(tmp_path)
+    labels = vww_labels(read_coco(ann))
+    # 9x10 = 90 px is 0.45 % of 20,000 (negative); 11x10 = 110 px is 0.55 % (positive)
+    assert labels == {"big.jpg": True, "tiny.jpg": False, "car.jpg": False, "../../edge.jpg": True,
+                      "gone.jpg": True}
+    assert vww_labels(read_coco(ann), "car")["car.jpg"] is True
+
+
+def test_make_vww_writes_the_loader_layout_and_stays_in_its_folder(tmp_path):
+    images, ann = coco_fixture(tmp_path)
+    out = tmp_path / "vww"
+    proc = run_cli("make-vww", "--images", str(images), "--annotations", str(ann), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "1 annotated images not found" in proc.stdout
+    assert sorted(p.name for p in (out / "person").iterdir()) == ["big.jpg", "edge.jpg"]
+    assert sorted(p.name for p in (out / "non_person").iterdir()) == ["car.jpg", "tiny.jpg"]
+    assert not (tmp_path.parent / "edge.jpg").exists()
+    samples = TASK.load(out, PersonDetectionConfig())
+    assert len(samples) == 4
+    bad = run_cli("make-vww", "--images", str(images), "--annotations", str(images / "big.jpg"), "--out", str(out))
+    assert bad.returncode != 0 and "not a COCO instances file" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- model ----------------------------------------------------------------------------------
+
+def test_default_widths_are_mobilenet_quarter_capped():
+    assert layer_widths(PersonDetectionConfig()) == [8, 16, 32, 32, 64, 64, 128, 128, 128, 128, 128, 128, 128, 128]
+    assert layer_widths(PersonDetectionConfig(max_filters=0))[-2:] == [256, 256]
+
+
+@pytest.fixture(scope="module")
+def published(reference_models) -> Path:
+    return reference_models / "person_detect.tflite"
+
+
+@pytest.fixture(scope="module")
+def reference_images(shared_data) -> np.ndarray:
+    from tinyml.data.images import read_gray
+
+    root = shared_data / "tflm_reference" / "person_detection"
+    # TFLM's person.bmp holds the int8 input bytes (pixel - 128, wrapped into a byte) rather than
+    # pixels — TFLM's own test copies it straight into the int8 tensor — so XOR 0x80 recovers the
+    # photo. no_person.bmp holds ordinary pixels.
+    return np.stack([read_gray(root / "no_person.bmp"), read_gray(root / "person.bmp") ^ 0x80])
+
+
+@pytest.mark.slow
+def test_init_from_rebuilds_the_published_model(published, reference_images):
+    from dataclasses import replace
+
+    from tinyml import tflm
+    from tinyml.modelinfo import read_model
+
+    tflite = published.read_bytes()
+    cfg = replace(PersonDetectionConfig(), init_from=str(published), max_filters=0, dropout=0.0)
+    model = TASK.build_model(cfg)
+    keras_scores = model.predict(TASK.model_inputs(reference_images), verbose=0)
+    info = read_model(tflite)
+    q = tflm.predict_int8(tflite, TASK.int8_inputs(reference_images, info)).reshape(2, 2)
+    int8_scores = (q.astype(float) - info.outputs[0].zero_point) * info.outputs[0].scale
+    assert list(int8_scores.argmax(1)) == [0, 1]  # no_person.bmp → no_person, person.bmp → person
+    assert list(keras_scores.argmax(1)) == [0, 1]
+    assert np.max(np.abs(keras_scores - int8_scores)) < 0.03  # measured: 0.008
+
+
+@pytest.mark.slow
+def test_init_from_prunes_to_the_strongest_channels(published):
+    from tinyml.modelimport import import_layers
+    from tinyml.tasks.person_detection import seed_weights
+
+    _, layers = import_layers(published.read_bytes())
+    weights = seed_weights(layers, layer_widths(PersonDetectionConfig()), 2, "published")
+    assert weights[-2][0].shape == (1, 1, 128, 128) and weights[-1][0].shape == (128, 2)
+    full = layers[-4].kernel  # pointwise 128 → 256 before the last block
+    norms = np.abs(full).reshape(-1, 256).sum(0)
+    kept_norms = np.abs(weights[-4][0]).reshape(-1, 128).sum(0)
+    assert np.isclose(kept_norms.min(), np.sort(norms)[-128])
+
+
+def test_init_from_refuses_a_three_channel_model(tmp_path):
+    import keras
+
+    from tinyml.quantize import quantize
+
+    inp = keras.Input((16, 16, 3))
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(
+        keras.layers.Conv2D(4, 3)(inp)))
+    path = tmp_path / "rgb.tflite"
+    path.write_bytes(quantize(keras.Model(inp, out), np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3))))
+    proc = run_cli("train", "person_detection", "--init-from", str(path), "--out", str(tmp_path / "run"))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "3 channels" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_init_from_refuses_a_model_of_another_shape(tmp_path, reference_models):
+    proc = run_cli("train", "person_detection", "--init-from", str(reference_models / "micro_speech_quantized.tflite"),
+                   "--out", str(tmp_path / "run"))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# --- sketch -----------------------------------------------------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden" / "person_detection_c"
+
+
+@pytest.mark.slow
+def test_published_model_exports_as_a_camera_sketch(tmp_path, published):
+    proc = run_cli("export", str(published), "--task", "person_detection", "--board", "nano33ble_sense",
+                   "--out", str(tmp_path), "--name", "person_camera")
+    assert proc.returncode == 0, proc.stderr
+    sketch = tmp_path / "person_camera"
+    ino = (sketch / "person_camera.ino").read_text()
+    assert "Camera.begin(QCIF, GRAYSCALE, 1)" in ino and "image_to_input(frame" in ino
+    assert "Arduino_OV767X" in json.loads((sketch / "manifest.json").read_text())["libraries"][1]
+    for name in ("image_preprocess.c", "image_preprocess.h"):
+        assert (sketch / name).read_text() == (GOLDEN / name).read_text(), name
+    assert compile_sketch(sketch, "person_camera.ino").returncode == 0
+    settings = (sketch / "model_settings.h").read_text()
+    assert '"non_person"' in settings and "kCameraFrameWidth = 176" in settings

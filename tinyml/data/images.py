@@ -1,0 +1,103 @@
+"""Image folders: DIR/<class>/*.{png,jpg,jpeg,bmp} → grayscale samples at the model's resolution.
+
+Images are read with Pillow, converted to 8-bit grayscale (ITU-R 601 luma, as the camera's
+grayscale mode gives), and reduced with the same crop-and-average as the board
+(`tinyml.features.image.crop_scale`). Files named `<person>_nohash_<n>.png` (what `tinyml
+capture` writes) keep their recorder for splits; other files are their own group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.errors import TinyMLError
+from tinyml.features.image import crop_scale
+from tinyml.names import recorder_of, safe_label
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+@dataclass(frozen=True)
+class ImageSample:
+    """One labelled image, already at the model's input size."""
+
+    data: np.ndarray
+    """(H, W) uint8 grayscale at the model's resolution."""
+    label: str
+    """Class label."""
+    person: str
+    """Recorder or source group, so near-duplicates stay on one side of a split."""
+    source: str
+    """File path, for error messages."""
+
+
+def read_gray(path: str | Path, channels: int = 1) -> np.ndarray:
+    """An image file → (H, W) uint8 grayscale. One-line TinyMLError for anything unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    if channels != 1:
+        raise TinyMLError(f"only grayscale (1 channel) image models are supported, not {channels} channels")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(im, dtype=np.float64)
+                arr = arr * (255.0 / max(1.0, arr.max()))
+                return arr.round().astype(np.uint8)
+            if im.mode in ("RGBA", "LA", "P", "PA"):
+                im = im.convert("RGBA").convert("RGB")
+            return np.asarray(im.convert("L"), dtype=np.uint8)
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TinyMLError(f"{path}: not a readable image ({reason}); delete or replace the file") from None
+
+
+def load_image_dir(root: str | Path, labels: tuple[str, ...], size: tuple[int, int]) -> list[ImageSample]:
+    """All images of the wanted classes under root/<label>/ at `size` (H, W)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise TinyMLError(f"{root}: no such folder; pass a folder with one sub-folder per class "
+                          f"({', '.join(labels)})")
+    samples: list[ImageSample] = []
+    for label in labels:
+        safe_label(label, "class label")
+        folder = root / label
+        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+        if not files:
+            present = sorted(p.name for p in root.iterdir() if p.is_dir())
+            raise TinyMLError(f"class '{label}' has no images in {folder} (found class folders: "
+                              f"{', '.join(present) or 'none'}); every class needs .png/.jpg/.bmp images")
+        for path in files:
+            gray = read_gray(path)
+            samples.append(ImageSample(crop_scale(gray, *size), label, recorder_of(str(path)), str(path)))
+    return samples
+
+
+def augment_image(img: np.ndarray, rng: np.random.Generator, max_rotation_deg: float = 10.0,
+                  min_crop: float = 0.75) -> np.ndarray:
+    """One random training copy: crop (zoom in), flip, small rotation, brightness and contrast."""
+    from PIL import Image
+
+    h, w = img.shape
+    zoom = rng.uniform(min_crop, 1.0)
+    angle = np.deg2rad(rng.uniform(-max_rotation_deg, max_rotation_deg))
+    # centre of the crop, kept inside the image
+    cx = w / 2 + rng.uniform(-1, 1) * w * (1 - zoom) / 2
+    cy = h / 2 + rng.uniform(-1, 1) * h * (1 - zoom) / 2
+    flip = -1.0 if rng.random() < 0.5 else 1.0
+    cos, sin = np.cos(angle) * zoom, np.sin(angle) * zoom
+    # output pixel (u, v) → source pixel; PIL's affine maps output to input coordinates
+    a, b = cos * flip, -sin
+    d, e = sin * flip, cos
+    c = cx - a * w / 2 - b * h / 2
+    f = cy - d * w / 2 - e * h / 2
+    out = Image.fromarray(img).transform((w, h), Image.Transform.AFFINE, (a, b, c, d, e, f),
+                                         resample=Image.Resampling.BILINEAR, fillcolor=int(np.median(img)))
+    arr = np.asarray(out, dtype=np.float32)
+    contrast = rng.uniform(0.7, 1.3)
+    brightness = rng.uniform(-30, 30)
+    arr = (arr - arr.mean()) * contrast + arr.mean() + brightness
+    return np.clip(np.rint(arr), 0, 255).astype(np.uint8)

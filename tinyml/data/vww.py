@@ -1,0 +1,86 @@
+"""Visual Wake Words from COCO: label each image by whether a large enough object of a class is in it.
+
+The rule is the VWW paper's (Chowdhery et al. 2019): an image is positive when at least one
+bounding box of the class covers more than `threshold` (0.5 %) of the image area; every other
+image, including ones with only tiny people, is negative. Annotations are read with pycocotools.
+`vww_labels` is pure; `build_vww` writes the DIR/<class>/ folder layout the image loader reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tinyml.errors import TinyMLError
+from tinyml.names import safe_label
+
+SMALL_OBJECT_AREA = 0.005
+
+
+def folder_names(category: str) -> tuple[str, str]:
+    """(negative, positive) folder names for a COCO category, e.g. ('non_person', 'person')."""
+    positive = safe_label(category.strip().replace(" ", "_"), "COCO category")
+    return f"non_{positive}", positive
+
+
+def read_coco(annotations: str | Path):
+    """pycocotools COCO index of an instances_*.json file, or a one-line error."""
+    import contextlib
+    import io
+    import json
+
+    from pycocotools.coco import COCO
+
+    try:
+        data = json.loads(Path(annotations).read_text())
+        for key in ("images", "annotations", "categories"):
+            if key not in data:
+                raise ValueError(f"no '{key}' list")
+    except (OSError, ValueError) as exc:
+        raise TinyMLError(f"{annotations}: not a COCO instances file ({exc}); pass annotations/instances_*.json") from None
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
+        coco.createIndex()
+    return coco
+
+
+def vww_labels(coco, category: str = "person", threshold: float = SMALL_OBJECT_AREA) -> dict[str, bool]:
+    """{image file name: has a `category` box larger than threshold × image area}."""
+    cat_ids = coco.getCatIds(catNms=[category])
+    if not cat_ids:
+        names = sorted(c["name"] for c in coco.loadCats(coco.getCatIds()))
+        raise TinyMLError(f"COCO category '{category}' is not in the annotations (has: {', '.join(names[:10])}...)")
+    labels = {}
+    for image in coco.loadImgs(coco.getImgIds()):
+        area = float(image["width"]) * float(image["height"])
+        boxes = coco.loadAnns(coco.getAnnIds(imgIds=[image["id"]], catIds=cat_ids, iscrowd=None))
+        labels[image["file_name"]] = any(b["bbox"][2] * b["bbox"][3] > threshold * area for b in boxes)
+    return labels
+
+
+def build_vww(images_dir: str | Path, annotations: str | Path, out_dir: str | Path, category: str = "person",
+              threshold: float = SMALL_OBJECT_AREA) -> dict[str, int]:
+    """Copy COCO images into out_dir/<category>/ and out_dir/non_<category>/; returns counts."""
+    images_dir, out_dir = Path(images_dir), Path(out_dir)
+    if not images_dir.is_dir():
+        raise TinyMLError(f"{images_dir}: no such folder; pass the COCO image folder (e.g. train2017/)")
+    negative, positive = folder_names(category)
+    labels = vww_labels(read_coco(annotations), category, threshold)
+    counts = {negative: 0, positive: 0, "missing": 0}
+    for name, has in sorted(labels.items()):
+        src = images_dir / Path(name).name  # never follow directories named in the JSON
+        if not src.is_file():
+            counts["missing"] += 1
+            continue
+        folder = out_dir / (positive if has else negative)
+        folder.mkdir(parents=True, exist_ok=True)
+        dst = folder / src.name
+        if not dst.exists():
+            tmp = dst.with_name(dst.name + ".part")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dst)
+        counts[positive if has else negative] += 1
+    if counts[negative] + counts[positive] == 0:
+        raise TinyMLError(f"none of the {len(labels)} annotated images are in {images_dir}")
+    return counts

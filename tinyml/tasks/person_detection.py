@@ -1,0 +1,270 @@
+"""person_detection: a MobileNet v1 grayscale person detector for a camera board.
+
+The default is MobileNet v1 at width 0.25 on 96x96x1, with the two widest layers capped at 128
+channels so the int8 model fits the 250 KB budget (the published 256-channel model converts to
+about 294-300 KB). `init_from` rebuilds the published model's graph from its dequantized
+weights; with narrower widths it keeps each layer's strongest channels (L1 norm), and with
+`distill` it trains toward the published model's own scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.data.images import ImageSample, augment_image, load_image_dir
+from tinyml.detect import threshold_q
+from tinyml.errors import TinyMLError
+from tinyml.features import image as fi
+from tinyml.names import safe_label
+from tinyml.tasks.base import FeatureConstant, Firmware, Task
+
+# MobileNet v1 separable blocks: (pointwise filters at width 1.0, depthwise stride)
+MOBILENET_V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+                       (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+
+# Arduino_OV767X QCIF grayscale: the frame the sketch reads before cropping to the model's size
+CAMERA_FRAME = (144, 176)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonDetectionConfig:
+    """Everything that defines a person_detection run; saved as RUN/config.json."""
+
+    labels: tuple[str, ...] = ("non_person", "person")
+    """Classes in model output order (folder names under --data)."""
+    positive_label: str = "person"
+    """The class the sketch reports and lights the LED for."""
+    threshold: float = 0.5
+    """Score of the positive class above which the sketch says 'detected'."""
+    image_size: int = 96
+    """Model input height and width in pixels (grayscale, 1 channel)."""
+    alpha: float = 0.25
+    """MobileNet width multiplier."""
+    max_filters: int = 128
+    """Cap on any layer's channels after alpha (0 = none); 128 keeps width 0.25 well under 250 KB."""
+    dropout: float = 0.1
+    """Dropout before the classifier."""
+    init_from: str = ""
+    """A published int8 MobileNet .tflite (e.g. person_detect.tflite) whose weights start training."""
+    distill: bool = False
+    """With init_from: train toward the published model's scores instead of the folder labels."""
+    epochs: int = 12
+    """Training epochs."""
+    batch_size: int = 32
+    """Mini-batch size."""
+    learning_rate: float = 0.002
+    """Adam learning rate (use about 0.0003 when fine-tuning with init_from)."""
+    augment_copies: int = 1
+    """Augmented copies per training image (crop, flip, rotation, brightness, contrast)."""
+    val_fraction: float = 0.2
+    """Held-out fraction (whole recorders/sources when files name them)."""
+    seed: int = 0
+    """Seed for splits, augmentation and weights."""
+
+
+def layer_widths(cfg: PersonDetectionConfig) -> list[int]:
+    """Output channels of the first conv and of each separable block."""
+    def width(filters: int) -> int:
+        w = max(8, int(filters * cfg.alpha))
+        return min(w, cfg.max_filters) if cfg.max_filters > 0 else w
+
+    return [width(32)] + [width(f) for f, _ in MOBILENET_V1_BLOCKS]
+
+
+def _strongest(kernel: np.ndarray, keep: int) -> np.ndarray:
+    """Indices (in order) of the `keep` output channels with the largest L1 weight norm."""
+    norms = np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(0)
+    return np.sort(np.argsort(-norms, kind="stable")[:keep])
+
+
+def seed_weights(layers, widths: list[int], classes: int, source: str) -> list[list[np.ndarray]]:
+    """Imported layers → [kernel, bias] per Keras layer (first conv, dw/pw pairs, dense), pruned to widths."""
+    expected = 2 + 2 * (len(widths) - 1)
+    kinds = [layer.kind for layer in layers]
+    if len(layers) != expected or kinds[0] != "conv" or kinds[-1] != "dense":
+        raise TinyMLError(f"{source} is not a MobileNet v1 with {len(widths) - 1} separable blocks "
+                          f"({len(layers)} weighted layers, expected {expected})")
+    out: list[list[np.ndarray]] = []
+    prev = np.arange(layers[0].kernel.shape[2])
+    for i, layer in enumerate(layers[:-1]):
+        if layer.kind == "depthwise":
+            out.append([layer.kernel[:, :, prev, :], layer.bias[prev]])
+            continue
+        width = widths[(i + 1) // 2]
+        have = layer.kernel.shape[-1]
+        if width > have:
+            raise TinyMLError(f"layer {i} of {source} has {have} channels but the config asks for {width}; "
+                              "lower alpha or max_filters")
+        keep = _strongest(layer.kernel[:, :, prev, :], width) if width < have else np.arange(have)
+        out.append([layer.kernel[:, :, prev, :][..., keep], layer.bias[keep]])
+        prev = keep
+    head = layers[-1]
+    if head.kernel.shape[1] == classes:
+        out.append([head.kernel[prev], head.bias])
+    else:  # re-targeted to other classes: a fresh classifier
+        out.append([])
+    return out
+
+
+class PersonDetectionTask(Task):
+    name = "person_detection"
+    description = "96x96 grayscale person detector (MobileNet v1) for a camera board"
+    config_class = PersonDetectionConfig
+
+    def default_config(self) -> PersonDetectionConfig:
+        return PersonDetectionConfig()
+
+    def quick_config(self) -> PersonDetectionConfig:
+        return PersonDetectionConfig(epochs=4, augment_copies=0)
+
+    def demo_examples_per_class(self, quick: bool) -> int:
+        return 120 if quick else 600
+
+    def check_config(self, cfg: PersonDetectionConfig) -> None:
+        for label in cfg.labels:
+            safe_label(label)
+        if len(set(cfg.labels)) != len(cfg.labels) or len(cfg.labels) < 2:
+            raise TinyMLError(f"labels {list(cfg.labels)} must be at least two distinct names")
+        if cfg.positive_label not in cfg.labels:
+            raise TinyMLError(f"positive label '{cfg.positive_label}' is not among the labels {list(cfg.labels)}")
+        if not 32 <= cfg.image_size <= 320:
+            raise TinyMLError(f"image_size {cfg.image_size} is out of range; use 32..320 pixels")
+        if cfg.distill and not cfg.init_from:
+            raise TinyMLError("distill needs init_from (the model to distill from)")
+        if cfg.init_from:
+            self._import(cfg)  # fail before any data is loaded
+
+    def _import(self, cfg: PersonDetectionConfig):
+        from tinyml.modelimport import import_layers
+        from tinyml.modelinfo import load_model_bytes
+
+        shape, layers = import_layers(load_model_bytes(cfg.init_from), cfg.init_from)
+        if len(shape) != 3 or shape[-1] != 1:
+            raise TinyMLError(f"{cfg.init_from} takes input {list(shape)}, with {shape[-1] if shape else 0} "
+                              "channels; person_detection models take 1-channel (grayscale) images")
+        return layers
+
+    def load(self, data_dir: str | Path, cfg: PersonDetectionConfig) -> list[ImageSample]:
+        samples = load_image_dir(data_dir, cfg.labels, (cfg.image_size, cfg.image_size))
+        return samples
+
+    def synthetic(self, cfg: PersonDetectionConfig, n_per_class: int, seed: int) -> list[ImageSample]:
+        from tinyml.data.synthetic_images import synthetic_people
+
+        return synthetic_people(n_per_class, seed, cfg.labels, cfg.positive_label, (cfg.image_size,) * 2)
+
+    def examples(self, samples: list[ImageSample], cfg: PersonDetectionConfig, augment_copies: int = 0,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(N, H, W) uint8 images and int labels; with augment_copies, random copies per image."""
+        rng = np.random.default_rng(seed)
+        index = {label: i for i, label in enumerate(cfg.labels)}
+        xs, ys = [], []
+        for s in samples:
+            xs.append(s.data)
+            ys.append(index[s.label])
+            for _ in range(augment_copies):
+                xs.append(augment_image(s.data, rng))
+                ys.append(index[s.label])
+        return np.stack(xs), np.asarray(ys, dtype=np.int64)
+
+    def model_inputs(self, images: np.ndarray) -> np.ndarray:
+        return fi.float_input(images)
+
+    def representative(self, x):
+        # a black and a white frame pin the input range to exactly [-1, 1]
+        return np.concatenate([x, -np.ones_like(x[:1]), np.ones_like(x[:1])])
+
+    def int8_inputs(self, images: np.ndarray, info) -> np.ndarray:
+        tin = info.inputs[0]
+        if tuple(tin.shape[1:]) != (*images.shape[1:], 1):
+            raise TinyMLError(f"model input is {list(tin.shape[1:])} but the images are {list(images.shape[1:])}x1")
+        return fi.to_int8(images, tin.scale, tin.zero_point)
+
+    def targets(self, cfg: PersonDetectionConfig, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Training targets: the folder labels, or with distill the published model's float scores."""
+        if not cfg.distill:
+            return y
+        from dataclasses import replace
+
+        teacher_cfg = replace(cfg, max_filters=0, distill=False, dropout=0.0)
+        teacher = self.build_model(teacher_cfg)
+        return np.asarray(teacher.predict(self.model_inputs(x), batch_size=256, verbose=0), dtype=np.float32)
+
+    def build_model(self, cfg: PersonDetectionConfig):
+        import keras
+
+        keras.utils.set_random_seed(cfg.seed)
+        widths = layer_widths(cfg)
+        seeded = seed_weights(self._import(cfg), widths, len(cfg.labels), cfg.init_from) if cfg.init_from else None
+        folded = seeded is not None  # the published weights have batch norm folded in
+
+        def conv(x, layer, relu=True):
+            x = layer(x)
+            if not folded:
+                x = keras.layers.BatchNormalization(momentum=0.9)(x)  # settles in few steps
+            return keras.layers.ReLU(6.0)(x) if relu else x
+
+        size = cfg.image_size
+        x = inp = keras.Input((size, size, 1), name="image")
+        x = conv(x, keras.layers.Conv2D(widths[0], 3, strides=2, padding="same", use_bias=folded))
+        for width, (_, stride) in zip(widths[1:], MOBILENET_V1_BLOCKS):
+            x = conv(x, keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=folded))
+            x = conv(x, keras.layers.Conv2D(width, 1, use_bias=folded))
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        if cfg.dropout:
+            x = keras.layers.Dropout(cfg.dropout, seed=cfg.seed)(x)
+        out = keras.layers.Dense(len(cfg.labels), activation="softmax")(x)
+        model = keras.Model(inp, out, name="person_detection")
+        if seeded:
+            weighted = [layer for layer in model.layers
+                        if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense))]
+            for layer, weights in zip(weighted, seeded):
+                if weights:
+                    layer.set_weights(weights)
+        return model
+
+    def firmware(self, config: dict | None, info) -> Firmware:
+        from tinyml.config import from_dict
+
+        cfg = from_dict(PersonDetectionConfig, config) if config is not None else PersonDetectionConfig()
+        tin, tout = info.inputs[0], info.outputs[0]
+        if len(tin.shape) != 4 or tin.shape[3] != 1 or tin.dtype != "int8":
+            raise TinyMLError(f"a person_detection sketch needs an int8 (1, H, W, 1) image input; "
+                              f"this model takes {tin.dtype} {list(tin.shape)}")
+        if tout.elements != len(cfg.labels):
+            raise TinyMLError(f"model has {tout.elements} outputs but the config names {len(cfg.labels)} classes")
+        height, width = tin.shape[1], tin.shape[2]
+        frame_h, frame_w = CAMERA_FRAME
+        if height > frame_h or width > frame_w:
+            raise TinyMLError(f"the model's {width}x{height} input is larger than the {frame_w}x{frame_h} camera frame")
+        threshold = threshold_q(cfg.threshold, tout.scale, tout.zero_point)
+        image = {
+            "width": width, "height": height, "frame_width": frame_w, "frame_height": frame_h,
+            "table": [int(v) for v in fi.int8_table(tin.scale, tin.zero_point)],
+            "positive_index": cfg.labels.index(cfg.positive_label), "threshold_int8": threshold,
+            "threshold": cfg.threshold,
+        }
+        constants = (
+            FeatureConstant("kImageWidth", "int", width),
+            FeatureConstant("kImageHeight", "int", height),
+            FeatureConstant("kCameraFrameWidth", "int", frame_w),
+            FeatureConstant("kCameraFrameHeight", "int", frame_h),
+            FeatureConstant("kDetectionThreshold", "float", cfg.threshold),
+            FeatureConstant("kDetectionThresholdInt8", "int", threshold),
+        )
+        return Firmware(
+            sketch_template="person_detection/sketch.ino.j2",
+            extra_templates=(
+                ("image_preprocess.h", "person_detection/image_preprocess.h.j2"),
+                ("image_preprocess.c", "person_detection/image_preprocess.c.j2"),
+            ),
+            sensor_roles=("camera",),
+            constants=constants,
+            context={"image": image},
+        )
+
+
+TASK = PersonDetectionTask()
