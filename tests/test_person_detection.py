@@ -220,6 +220,23 @@ def test_default_widths_are_mobilenet_quarter_capped():
     assert layer_widths(PersonDetectionConfig(max_filters=0))[-2:] == [256, 256]
 
 
+def test_width_resolution_and_classes_are_configurable():
+    cfg = PersonDetectionConfig(image_size=64, alpha=0.5, max_filters=0, labels=("none", "cat", "dog"),
+                                positive_label="cat")
+    TASK.check_config(cfg)
+    model = TASK.build_model(cfg)
+    assert tuple(model.input_shape) == (None, 64, 64, 1) and tuple(model.output_shape) == (None, 3)
+    assert layer_widths(cfg)[-1] == 512
+    fw = TASK.firmware({"labels": ["none", "cat", "dog"], "positive_label": "cat", "image_size": 64},
+                       type("Info", (), {"inputs": (TensorInfo("in", (1, 64, 64, 1), "int8", 2 / 255, -1),),
+                                         "outputs": (TensorInfo("out", (1, 3), "int8", 1 / 256, -128),)})())
+    assert fw.context["image"]["positive_index"] == 1 and fw.context["image"]["width"] == 64
+    with pytest.raises(TinyMLError, match="positive label"):
+        TASK.check_config(PersonDetectionConfig(labels=("a", "b")))
+    with pytest.raises(TinyMLError, match="not a safe label"):
+        TASK.check_config(PersonDetectionConfig(labels=("non_person", "../person")))
+
+
 @pytest.fixture(scope="module")
 def published(reference_models) -> Path:
     return reference_models / "person_detect.tflite"
@@ -310,3 +327,20 @@ def test_published_model_exports_as_a_camera_sketch(tmp_path, published):
     assert compile_sketch(sketch, "person_camera.ino").returncode == 0
     settings = (sketch / "model_settings.h").read_text()
     assert '"non_person"' in settings and "kCameraFrameWidth = 176" in settings
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_on_an_image_folder(tmp_path):
+    write_images(tmp_path / "data", n=6)
+    run = tmp_path / "run"
+    proc = run_cli("train", "person_detection", "--data", str(tmp_path / "data"), "--out", str(run),
+                   "--set", "epochs=1", "--set", "augment_copies=0")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((run / "report.json").read_text())
+    assert report["flash_bytes"] <= 256000 and report["labels"] == ["non_person", "person"]
+    assert (run / "confusion.png").stat().st_size > 1000
+    assert json.loads((run / "config.json").read_text())["max_filters"] == 128
+    proc = run_cli("evaluate", str(run), "--data", str(tmp_path / "data"), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["samples"] == 13 and sum(map(sum, result["confusion"])) == 13

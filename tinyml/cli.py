@@ -62,8 +62,6 @@ def cmd_verify(args) -> int:
     from tinyml.modelinfo import read_model
 
     source = load_source(args.model)
-    if args.task:
-        source = _as_task(source, args.task)
     read_model(source.model, str(args.model))
     result = tflm.verify(source.model, count=args.count, seed=args.seed)
     if args.json:

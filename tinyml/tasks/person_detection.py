@@ -51,11 +51,11 @@ class PersonDetectionConfig:
     """A published int8 MobileNet .tflite (e.g. person_detect.tflite) whose weights start training."""
     distill: bool = False
     """With init_from: train toward the published model's scores instead of the folder labels."""
-    epochs: int = 12
+    epochs: int = 20
     """Training epochs."""
     batch_size: int = 32
     """Mini-batch size."""
-    learning_rate: float = 0.002
+    learning_rate: float = 0.005
     """Adam learning rate (use about 0.0003 when fine-tuning with init_from)."""
     augment_copies: int = 1
     """Augmented copies per training image (crop, flip, rotation, brightness, contrast)."""
@@ -121,7 +121,7 @@ class PersonDetectionTask(Task):
         return PersonDetectionConfig(epochs=4, augment_copies=0)
 
     def demo_examples_per_class(self, quick: bool) -> int:
-        return 120 if quick else 600
+        return 120 if quick else 800
 
     def check_config(self, cfg: PersonDetectionConfig) -> None:
         for label in cfg.labels:

@@ -1,0 +1,185 @@
+"""Measured figures for person_detection.
+
+1. Training throughput (images per second) of the default ≤250 KB MobileNet on the synthetic
+   default data, and the export time of the run (arena measurement + verification + render).
+2. A model shrunk from the published person_detect.tflite (300,568 B): the default widths
+   (the two 256-channel layers cut to their 128 strongest channels), distilled toward the
+   published model's scores. Its agreement with the published int8 model (both run in TFLM)
+   is measured on real photographs it never trained on: whole held-out photos from the
+   sample images that ship inside scikit-image (many crops of each), and TFLM's own
+   person.bmp / no_person.bmp.
+
+Usage: python benchmarks/bench_person_detection.py [--epochs 8] [--crops 120] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+# Photographs in scikit-image's package data (no download). Two people, the rest scenes and objects.
+PHOTOS = ("astronaut", "camera", "coffee", "chelsea", "rocket", "coins", "hubble_deep_field", "moon",
+          "retina", "brick", "grass", "gravel", "clock", "page", "immunohistochemistry", "cell")
+# held out for agreement (never distilled on): one person photo and a mix of scenes
+HELD_OUT = ("camera", "coffee", "rocket", "moon", "gravel", "clock")
+
+
+def gray_photo(name: str) -> np.ndarray:
+    from skimage import data
+    from skimage.color import rgb2gray
+
+    img = getattr(data, name)()
+    if img.ndim == 3:
+        img = (rgb2gray(img[..., :3]) * 255).round().astype(np.uint8)
+    return img.astype(np.uint8)
+
+
+def crops(photo: np.ndarray, n: int, rng: np.random.Generator, size: int = 96) -> list[np.ndarray]:
+    """The whole photo plus n random square crops (15–100 % of the short side), each at model size."""
+    from tinyml.features.image import crop_scale
+
+    out = [crop_scale(photo, size, size)]
+    h, w = photo.shape
+    for _ in range(n):
+        side = int(min(h, w) * rng.uniform(0.15, 1.0))
+        y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+        view = photo[y:y + side, x:x + side]
+        out.append(crop_scale(view[:, ::-1] if rng.random() < 0.5 else view, size, size))
+    return out
+
+
+def agreement(task, a: bytes, b: bytes, images: np.ndarray) -> float:
+    from tinyml import tflm
+    from tinyml.modelinfo import read_model
+
+    pa = tflm.predict_int8(a, task.int8_inputs(images, read_model(a))).reshape(len(images), -1).argmax(1)
+    pb = tflm.predict_int8(b, task.int8_inputs(images, read_model(b))).reshape(len(images), -1).argmax(1)
+    return float(np.mean(pa == pb))
+
+
+def throughput(task, quick: bool) -> None:
+    from tinyml.boards import get_board
+    from tinyml.export.pipeline import build_export, load_source
+    from tinyml.train import train_task, write_run
+
+    cfg = dataclasses.replace(task.default_config(), epochs=2 if quick else 4)
+    samples = task.synthetic(cfg, 100 if quick else 400, cfg.seed)
+    n_train = int(len(samples) * (1 - cfg.val_fraction)) * (1 + cfg.augment_copies)
+    start = time.time()
+    result = train_task(task, cfg, samples, progress=lambda *_: None)
+    fit_s = result.report["fit_seconds"]
+    print(f"training: {n_train} images x {cfg.epochs} epochs in {fit_s:.0f} s "
+          f"(~{n_train * cfg.epochs / fit_s:.0f} images/s incl. augmentation, 2 cores); "
+          f"whole run {time.time() - start:.0f} s; {result.report['flash_bytes']:,} B, "
+          f"arena {result.report['arena_bytes']:,} B")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_run(Path(tmp) / "run", result)
+        times = []
+        for _ in range(3):
+            t = time.time()
+            build_export(load_source(Path(tmp) / "run"), get_board("nano33ble_sense"), "person", None)
+            times.append(time.time() - t)
+    print(f"export (arena + verify 20 inputs + render): {np.median(times):.2f} s median of 3")
+
+
+def shrink(task, args) -> None:
+    from tinyml import tflm
+    from tinyml.data.images import ImageSample, read_gray
+    from tinyml.modelinfo import read_model
+    from tinyml.quantize import quantize
+    from tinyml.train import train_task
+
+    published = DATA / "tflm_reference" / "models" / "person_detect.tflite"
+    ref_dir = DATA / "tflm_reference" / "person_detection"
+    if not published.is_file():
+        print(f"skipping the shrink benchmark: {published} not found")
+        return
+    pub = published.read_bytes()
+    info = read_model(pub)
+    rng = np.random.default_rng(0)
+    photos = {name: gray_photo(name) for name in PHOTOS}
+    n = 20 if args.quick else args.crops
+    views = {name: crops(photo, n, rng) for name, photo in photos.items()}
+    # person.bmp stores int8 input bytes, not pixels (see tests/test_person_detection.py)
+    tflm_refs = np.stack([read_gray(ref_dir / "no_person.bmp"), read_gray(ref_dir / "person.bmp") ^ 0x80])
+
+    labels = ("non_person", "person")
+    samples = []
+    for name in PHOTOS:
+        imgs = np.stack(views[name])
+        teacher = tflm.predict_int8(pub, task.int8_inputs(imgs, info)).reshape(len(imgs), -1).argmax(1)
+        samples += [ImageSample(img, labels[t], name, f"skimage:{name}:{i}") for i, (img, t) in
+                    enumerate(zip(imgs, teacher))]
+    synth = task.synthetic(task.default_config(), 30 if args.quick else 300, 1)
+    s_imgs = np.stack([s.data for s in synth])
+    teacher = tflm.predict_int8(pub, task.int8_inputs(s_imgs, info)).reshape(len(s_imgs), -1).argmax(1)
+    samples += [dataclasses.replace(s, label=labels[t], person="synthetic") for s, t in zip(synth, teacher)]
+    train = [s for s in samples if s.person not in HELD_OUT]
+    held = np.stack([s.data for s in samples if s.person in HELD_OUT])
+    print(f"shrink: distilling on {len(train)} images ({len(PHOTOS) - len(HELD_OUT)} photos' crops + "
+          f"{len(synth)} synthetic), agreement on {len(held)} crops of {len(HELD_OUT)} held-out photos "
+          f"({', '.join(HELD_OUT)}) + TFLM person.bmp/no_person.bmp")
+
+    cfg = dataclasses.replace(task.default_config(), init_from=str(published), distill=True,
+                              epochs=2 if args.quick else args.epochs, learning_rate=0.0005,
+                              augment_copies=1, val_fraction=0.15)
+
+    # before any training: the pruned graph alone
+    import keras
+
+    keras.backend.clear_session()
+    pruned = quantize(task.build_model(cfg), task.model_inputs(np.stack([s.data for s in train[:300]])))
+    class_task = sys.modules[type(task).__module__].PersonDetectionTask  # a split that keeps our held-out photos out
+
+    class Split(class_task):
+        def split(self, s, c):
+            idx = np.arange(len(s))
+            rng_ = np.random.default_rng(0)
+            val = np.sort(rng_.choice(idx, max(1, len(s) // 10), replace=False))
+            return np.setdiff1d(idx, val), val
+
+    start = time.time()
+    result = train_task(Split(), cfg, train, show_epochs=True)
+    small = result.tflite
+    print(f"published: {len(pub):,} B; pruned+distilled: {len(small):,} B, arena {tflm.measure_arena(small):,} B; "
+          f"distillation {time.time() - start:.0f} s")
+    for name, model in (("pruned only", pruned), ("pruned + distilled", small)):
+        refs = tflm.predict_int8(model, task.int8_inputs(tflm_refs, read_model(model))).reshape(2, -1).argmax(1)
+        print(f"  {name:<20} agreement on held-out photo crops {agreement(task, pub, model, held):.3f}; "
+              f"TFLM images: no_person.bmp → {labels[refs[0]]}, person.bmp → {labels[refs[1]]}")
+    pub_refs = tflm.predict_int8(pub, task.int8_inputs(tflm_refs, info)).reshape(2, -1).argmax(1)
+    print(f"  published            TFLM images: no_person.bmp → {labels[pub_refs[0]]}, "
+          f"person.bmp → {labels[pub_refs[1]]}")
+    held_pub = tflm.predict_int8(pub, task.int8_inputs(held, info)).reshape(len(held), -1).argmax(1)
+    print(f"  (the published model calls {np.mean(held_pub == 1):.0%} of the held-out crops 'person')")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=8, help="distillation epochs")
+    p.add_argument("--crops", type=int, default=120, help="random crops per photo")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--skip-throughput", action="store_true")
+    args = p.parse_args()
+    from tinyml.tasks import get_task
+
+    task = get_task("person_detection")
+    if not args.skip_throughput:
+        throughput(task, args.quick)
+    shrink(task, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
