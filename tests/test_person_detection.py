@@ -279,7 +279,7 @@ def test_init_from_prunes_to_the_strongest_channels(published):
 
     _, layers = import_layers(published.read_bytes())
     weights = seed_weights(layers, layer_widths(PersonDetectionConfig()), 2, "published")
-    assert weights[-2][0].shape == (1, 1, 128, 128) and weights[-1][0].shape == (128, 2)
+    assert weights[-2][0].shape == (1, 1, 128, 128) and weights[-1][0].shape == (1, 1, 128, 2)
     full = layers[-4].kernel  # pointwise 128 → 256 before the last block
     norms = np.abs(full).reshape(-1, 256).sum(0)
     kept_norms = np.abs(weights[-4][0]).reshape(-1, 128).sum(0)
