@@ -59,13 +59,12 @@ def crops(photo: np.ndarray, n: int, rng: np.random.Generator, size: int = 96) -
     return out
 
 
-def agreement(task, a: bytes, b: bytes, images: np.ndarray) -> float:
+def predictions(task, model: bytes, images: np.ndarray) -> np.ndarray:
+    """Argmax class of an int8 model in TFLM for each image."""
     from tinyml import tflm
     from tinyml.modelinfo import read_model
 
-    pa = tflm.predict_int8(a, task.int8_inputs(images, read_model(a))).reshape(len(images), -1).argmax(1)
-    pb = tflm.predict_int8(b, task.int8_inputs(images, read_model(b))).reshape(len(images), -1).argmax(1)
-    return float(np.mean(pa == pb))
+    return tflm.predict_int8(model, task.int8_inputs(images, read_model(model))).reshape(len(images), -1).argmax(1)
 
 
 def throughput(task, quick: bool) -> None:
@@ -96,7 +95,6 @@ def throughput(task, quick: bool) -> None:
 def shrink(task, args) -> None:
     from tinyml import tflm
     from tinyml.data.images import ImageSample, read_gray
-    from tinyml.modelinfo import read_model
     from tinyml.quantize import quantize
     from tinyml.train import train_task
 
@@ -106,7 +104,6 @@ def shrink(task, args) -> None:
         print(f"skipping the shrink benchmark: {published} not found")
         return
     pub = published.read_bytes()
-    info = read_model(pub)
     rng = np.random.default_rng(0)
     photos = {name: gray_photo(name) for name in PHOTOS}
     n = 20 if args.quick else args.crops
@@ -118,15 +115,16 @@ def shrink(task, args) -> None:
     samples = []
     for name in PHOTOS:
         imgs = np.stack(views[name])
-        teacher = tflm.predict_int8(pub, task.int8_inputs(imgs, info)).reshape(len(imgs), -1).argmax(1)
+        teacher = predictions(task, pub, imgs)
         samples += [ImageSample(img, labels[t], name, f"skimage:{name}:{i}") for i, (img, t) in
                     enumerate(zip(imgs, teacher))]
     synth = task.synthetic(task.default_config(), 30 if args.quick else 300, 1)
     s_imgs = np.stack([s.data for s in synth])
-    teacher = tflm.predict_int8(pub, task.int8_inputs(s_imgs, info)).reshape(len(s_imgs), -1).argmax(1)
+    teacher = predictions(task, pub, s_imgs)
     samples += [dataclasses.replace(s, label=labels[t], person="synthetic") for s, t in zip(synth, teacher)]
     train = [s for s in samples if s.person not in HELD_OUT]
     held = np.stack([s.data for s in samples if s.person in HELD_OUT])
+    held_pub = np.array([labels.index(s.label) for s in samples if s.person in HELD_OUT])  # published model's calls
     print(f"shrink: distilling on {len(train)} images ({len(PHOTOS) - len(HELD_OUT)} photos' crops + "
           f"{len(synth)} synthetic), agreement on {len(held)} crops of {len(HELD_OUT)} held-out photos "
           f"({', '.join(HELD_OUT)}) + TFLM person.bmp/no_person.bmp")
@@ -140,13 +138,14 @@ def shrink(task, args) -> None:
 
     keras.backend.clear_session()
     pruned = quantize(task.build_model(cfg), task.model_inputs(np.stack([s.data for s in train[:300]])))
-    class_task = sys.modules[type(task).__module__].PersonDetectionTask  # a split that keeps our held-out photos out
+    from tinyml.tasks.person_detection import PersonDetectionTask
 
-    class Split(class_task):
+    class Split(PersonDetectionTask):
+        """Validation is a random 10 % of the distillation images; the held-out photos stay out of training."""
+
         def split(self, s, c):
             idx = np.arange(len(s))
-            rng_ = np.random.default_rng(0)
-            val = np.sort(rng_.choice(idx, max(1, len(s) // 10), replace=False))
+            val = np.sort(np.random.default_rng(0).choice(idx, max(1, len(s) // 10), replace=False))
             return np.setdiff1d(idx, val), val
 
     start = time.time()
@@ -155,13 +154,12 @@ def shrink(task, args) -> None:
     print(f"published: {len(pub):,} B; pruned+distilled: {len(small):,} B, arena {tflm.measure_arena(small):,} B; "
           f"distillation {time.time() - start:.0f} s")
     for name, model in (("pruned only", pruned), ("pruned + distilled", small)):
-        refs = tflm.predict_int8(model, task.int8_inputs(tflm_refs, read_model(model))).reshape(2, -1).argmax(1)
-        print(f"  {name:<20} agreement on held-out photo crops {agreement(task, pub, model, held):.3f}; "
+        refs = predictions(task, model, tflm_refs)
+        print(f"  {name:<20} agreement on held-out photo crops {np.mean(predictions(task, model, held) == held_pub):.3f}; "
               f"TFLM images: no_person.bmp → {labels[refs[0]]}, person.bmp → {labels[refs[1]]}")
-    pub_refs = tflm.predict_int8(pub, task.int8_inputs(tflm_refs, info)).reshape(2, -1).argmax(1)
+    pub_refs = predictions(task, pub, tflm_refs)
     print(f"  published            TFLM images: no_person.bmp → {labels[pub_refs[0]]}, "
           f"person.bmp → {labels[pub_refs[1]]}")
-    held_pub = tflm.predict_int8(pub, task.int8_inputs(held, info)).reshape(len(held), -1).argmax(1)
     print(f"  (the published model calls {np.mean(held_pub == 1):.0%} of the held-out crops 'person')")
 
 

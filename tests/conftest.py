@@ -48,6 +48,21 @@ def gxx() -> str:
     return compiler
 
 
+def build_c_harness(tmp_path: Path, firmware, harness: str) -> Path:
+    """Render a task's plain-C firmware files, compile them with a test main() on the host, return the binary."""
+    from tinyml.export.render import render
+
+    ctx = {"tool_version": "test", **firmware.context}
+    for out_name, template in firmware.extra_templates:
+        (tmp_path / out_name).write_text(render(template, ctx))
+    (tmp_path / "harness.c").write_text(harness)
+    sources = sorted(name for name, _ in firmware.extra_templates if name.endswith(".c"))
+    exe = tmp_path / "harness"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), "harness.c",
+                    *sources, "-lm"], cwd=tmp_path, check=True)
+    return exe
+
+
 def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProcess:
     """The checks the issue asks for: generated C standalone with -Werror, the .ino against the shim."""
     cc = gxx()

@@ -6,10 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, build_c_harness
 from tinyml.data.motion import MotionFormat, load_motion_dir
 from tinyml.detect import GestureDetector, GestureRule, run_detector, threshold_q
-from tinyml.export.render import render
 from tinyml.features import motion as mf
 from tinyml.tasks.magic_wand import MagicWandConfig, TASK
 
@@ -60,15 +59,7 @@ class FakeInfo:
 def build_harness(tmp_path: Path, cfg: MagicWandConfig, info) -> Path:
     from tinyml import config
 
-    fw = TASK.firmware(config.to_dict(cfg), info)
-    ctx = {"tool_version": "test", **fw.context}
-    for out_name, template in fw.extra_templates:
-        (tmp_path / out_name).write_text(render(template, ctx))
-    (tmp_path / "harness.c").write_text(HARNESS)
-    exe = tmp_path / "harness"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), "harness.c",
-                    "motion_features.c", "gesture_detector.c", "-lm"], cwd=tmp_path, check=True)
-    return exe
+    return build_c_harness(tmp_path, TASK.firmware(config.to_dict(cfg), info), HARNESS)
 
 
 def real_stream():

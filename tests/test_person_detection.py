@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import compile_sketch, run_cli
+from conftest import build_c_harness, compile_sketch, run_cli
 from tinyml.errors import TinyMLError
-from tinyml.export.render import render
 from tinyml.features import image as fi
 from tinyml.modelinfo import TensorInfo
 from tinyml.tasks.person_detection import TASK, PersonDetectionConfig, layer_widths
@@ -71,15 +70,7 @@ def test_int8_table_of_the_published_quantization_is_pixel_minus_128():
 
 
 def build_harness(tmp_path: Path, info) -> Path:
-    fw = TASK.firmware(None, info)
-    ctx = {"tool_version": "test", **fw.context}
-    for out_name, template in fw.extra_templates:
-        (tmp_path / out_name).write_text(render(template, ctx))
-    (tmp_path / "harness.c").write_text(HARNESS)
-    exe = tmp_path / "harness"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe), "harness.c",
-                    "image_preprocess.c"], cwd=tmp_path, check=True)
-    return exe
+    return build_c_harness(tmp_path, TASK.firmware(None, info), HARNESS)
 
 
 def real_photo() -> np.ndarray:

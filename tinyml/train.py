@@ -225,7 +225,8 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     progress(f"training on {len(train_s)} recordings ({len(tx)} with augmentation), validating on {len(val_s)}")
     callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
     targets = task.targets(cfg, tx, ty)
-    val_targets = task.targets(cfg, vx, vy) if np.ndim(targets) == 2 else vy
+    # soft training targets (distillation): validate against the labels, one-hot, without a second teacher pass
+    val_targets = np.eye(len(cfg.labels), dtype=np.float32)[vy] if np.ndim(targets) == 2 else vy
     model, history = fit(task, cfg, task.model_inputs(tx), targets, task.model_inputs(vx), val_targets,
                          callbacks=callbacks)
     fit_seconds = time.time() - start

@@ -34,12 +34,10 @@ class ImageSample:
     """File path, for error messages."""
 
 
-def read_gray(path: str | Path, channels: int = 1) -> np.ndarray:
+def read_gray(path: str | Path) -> np.ndarray:
     """An image file → (H, W) uint8 grayscale. One-line TinyMLError for anything unreadable."""
     from PIL import Image, UnidentifiedImageError
 
-    if channels != 1:
-        raise TinyMLError(f"only grayscale (1 channel) image models are supported, not {channels} channels")
     try:
         with Image.open(path) as im:
             im.load()

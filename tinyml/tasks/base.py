@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tinyml.errors import TinyMLError
 from tinyml.export.render import c_float
+from tinyml.names import safe_label
+
+
+def check_class_labels(labels) -> None:
+    """Class labels become folder names and C strings: each must be safe, and there must be 2+ distinct."""
+    for label in labels:
+        safe_label(label)
+    if len(set(labels)) != len(labels) or len(labels) < 2:
+        raise TinyMLError(f"labels {list(labels)} must be at least two distinct names")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,7 @@ from tinyml.data.motion import MotionFormat, MotionSample, load_motion_dir
 from tinyml.detect import GestureDetector, GestureRule, threshold_q
 from tinyml.errors import TinyMLError
 from tinyml.features import motion as mf
-from tinyml.names import safe_label
-from tinyml.tasks.base import FeatureConstant, Firmware, Task
+from tinyml.tasks.base import FeatureConstant, Firmware, Task, check_class_labels
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,10 +94,7 @@ class MagicWandTask(Task):
         return 40 if quick else 100
 
     def check_config(self, cfg: MagicWandConfig) -> None:
-        for label in cfg.labels:
-            safe_label(label)
-        if len(set(cfg.labels)) != len(cfg.labels) or len(cfg.labels) < 2:
-            raise TinyMLError(f"labels {list(cfg.labels)} must be at least two distinct names")
+        check_class_labels(cfg.labels)
         if cfg.negative_label and cfg.negative_label not in cfg.labels:
             raise TinyMLError(f"negative label '{cfg.negative_label}' is not among the labels {list(cfg.labels)}")
 

@@ -18,8 +18,7 @@ from tinyml.data.images import ImageSample, augment_image, load_image_dir
 from tinyml.detect import threshold_q
 from tinyml.errors import TinyMLError
 from tinyml.features import image as fi
-from tinyml.names import safe_label
-from tinyml.tasks.base import FeatureConstant, Firmware, Task
+from tinyml.tasks.base import FeatureConstant, Firmware, Task, check_class_labels
 
 # MobileNet v1 separable blocks: (pointwise filters at width 1.0, depthwise stride)
 MOBILENET_V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
@@ -124,10 +123,7 @@ class PersonDetectionTask(Task):
         return 120 if quick else 800
 
     def check_config(self, cfg: PersonDetectionConfig) -> None:
-        for label in cfg.labels:
-            safe_label(label)
-        if len(set(cfg.labels)) != len(cfg.labels) or len(cfg.labels) < 2:
-            raise TinyMLError(f"labels {list(cfg.labels)} must be at least two distinct names")
+        check_class_labels(cfg.labels)
         if cfg.positive_label not in cfg.labels:
             raise TinyMLError(f"positive label '{cfg.positive_label}' is not among the labels {list(cfg.labels)}")
         if not 32 <= cfg.image_size <= 320:
@@ -148,8 +144,7 @@ class PersonDetectionTask(Task):
         return layers
 
     def load(self, data_dir: str | Path, cfg: PersonDetectionConfig) -> list[ImageSample]:
-        samples = load_image_dir(data_dir, cfg.labels, (cfg.image_size, cfg.image_size))
-        return samples
+        return load_image_dir(data_dir, cfg.labels, (cfg.image_size, cfg.image_size))
 
     def synthetic(self, cfg: PersonDetectionConfig, n_per_class: int, seed: int) -> list[ImageSample]:
         from tinyml.data.synthetic_images import synthetic_people
