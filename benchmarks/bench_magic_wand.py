@@ -32,7 +32,7 @@ def cv(task, cfg, samples, folds, by_person):
 
     accs, sizes, per_fold = [], [], []
     for k, (tr, va) in enumerate(kfold_indices(samples, folds, cfg.seed, by_person)):
-        tx, ty = task.examples([samples[i] for i in tr], cfg, cfg.augment_copies, cfg.seed + k)
+        tx, ty = task.examples([samples[i] for i in tr] + task.extra_training(cfg), cfg, cfg.augment_copies, cfg.seed + k)
         vx, vy = task.examples([samples[i] for i in va], cfg, 0, cfg.seed)
         model, _ = fit(task, cfg, task.model_inputs(tx), ty)
         tflite = quantize(model, task.model_inputs(tx[:300]))
@@ -89,7 +89,7 @@ def main() -> None:
           f"(recall {synth_on_real['per_class_recall']})")
 
     # a model on all real wand data, then false positives on the original TF negative recordings
-    tx, ty = task.examples(wand, wand_cfg, wand_cfg.augment_copies, 0)
+    tx, ty = task.examples(wand + task.extra_training(wand_cfg), wand_cfg, wand_cfg.augment_copies, 0)
     model, _ = fit(task, wand_cfg, task.model_inputs(tx), ty)
     tflite = quantize(model, task.model_inputs(tx[:300]))
     neg_fmt = MotionFormat(units="mg", rate_hz=25.0)

@@ -42,6 +42,9 @@ def test_train_evaluate_export(tmp_path, shared_data):
     report = json.loads((run / "report.json").read_text())
     assert report["flash_bytes"] <= 20480 and report["arena_bytes"] > 0
     assert set(report) >= {"float_accuracy", "int8_accuracy", "confusion", "per_class_recall"}
+    # generated negatives train the model but are never scored: validation holds only the given data
+    assert report["generated_train_recordings"] == MagicWandConfig().synthetic_negatives
+    assert report["train_recordings"] + report["val_recordings"] == 4 * 30 + report["generated_train_recordings"]
     assert (run / "confusion.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((run / "config.json").read_text())
     assert saved["epochs"] == 6 and saved["features"]["window"] == 64
@@ -62,3 +65,16 @@ def test_train_evaluate_export(tmp_path, shared_data):
     assert proc.returncode == 0
     assert "Arduino_BMI270_BMM150.h" in (out / "wand2" / "wand2.ino").read_text()
     assert compile_sketch(out / "wand2", "wand2.ino").returncode == 0
+
+
+def test_generated_negatives_join_training_only():
+    cfg = MagicWandConfig(synthetic_negatives=12)
+    extra = TASK.extra_training(cfg)
+    assert len(extra) == 12 and {s.label for s in extra} == {"negative"}
+    again = TASK.extra_training(cfg)
+    assert all((a.data == b.data).all() for a, b in zip(extra, again))  # same seed, same recordings
+    # magnitude at rest is gravity: the generator speaks the loaders' units (g)
+    assert 0.5 < float(abs(extra[0].data).max()) < 8
+    assert TASK.extra_training(MagicWandConfig(synthetic_negatives=0)) == []
+    no_negative = MagicWandConfig(labels=("punch", "flex"), negative_label="", synthetic_negatives=12)
+    assert TASK.extra_training(no_negative) == []

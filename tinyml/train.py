@@ -220,9 +220,12 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     train_idx, val_idx = task.split(samples, cfg)
     train_s = [samples[i] for i in train_idx]
     val_s = [samples[i] for i in val_idx]
+    extra = task.extra_training(cfg)
+    train_s += extra
     tx, ty = task.examples(train_s, cfg, cfg.augment_copies, cfg.seed)
     vx, vy = task.examples(val_s, cfg, 0, cfg.seed)
-    progress(f"training on {len(train_s)} recordings ({len(tx)} with augmentation), validating on {len(val_s)}")
+    progress(f"training on {len(train_s)} recordings ({len(extra)} generated, {len(tx)} with augmentation), "
+             f"validating on {len(val_s)}")
     callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
     targets = task.targets(cfg, tx, ty)
     # soft training targets (distillation): validate against the labels, one-hot, without a second teacher pass
@@ -237,6 +240,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
         "task": task.name,
         "labels": list(cfg.labels),
         "train_recordings": len(train_s),
+        "generated_train_recordings": len(extra),
         "val_recordings": len(val_s),
         "val_persons": sorted({s.person for s in val_s}),
         "float_accuracy": evaluate_float(model, task.model_inputs(vx), vy),

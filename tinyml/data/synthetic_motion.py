@@ -145,3 +145,10 @@ def synthetic_wand(n_per_class: int, seed: int = 0, rate_hz: float = 100.0,
             data = _negative(rate_hz, rng) if label == negative_label else _gesture(label, rate_hz, rng)
             samples.append(MotionSample(data, rate_hz, label, f"synthetic-{i % 5}", f"synthetic:{seed}:{label}:{i}"))
     return samples
+
+
+def synthetic_negatives(n: int, seed: int = 0, rate_hz: float = 100.0, label: str = "negative") -> list[MotionSample]:
+    """n negative recordings (idle, random motion, shaking, other strokes) in g at rate_hz."""
+    rng = np.random.default_rng(seed)
+    return [MotionSample(_negative(rate_hz, rng), rate_hz, label, "synthetic-negatives",
+                         f"synthetic-negatives:{seed}:{i}") for i in range(n)]

@@ -71,6 +71,10 @@ class Task:
         """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
         return x
 
+    def extra_training(self, cfg) -> list:
+        """Recordings added to every training split (never to validation); none by default."""
+        return []
+
     def targets(self, cfg, x, y):
         """Training targets for examples x: int labels, or (N, classes) soft scores (e.g. distillation)."""
         return y

@@ -42,6 +42,10 @@ class MagicWandConfig:
     """Augmented copies of each training gesture (time warp, scale, rotation, noise, shift)."""
     augment_rotation: float = 0.25
     """Largest random rotation per axis in radians; raise it when people hold the board differently."""
+    synthetic_negatives: int = 300
+    """Generated negative recordings (idle, random motion, shaking, other strokes) added to the training
+    split only, so the model learns what is not a gesture from few recorded negatives; 3-axis models
+    with a negative label; 0 turns this off."""
     val_fraction: float = 0.2
     """Held-out fraction: whole recorders when there are 3 or more, else a stratified sample."""
     seed: int = 0
@@ -105,6 +109,13 @@ class MagicWandTask(Task):
 
             fmt = replace(fmt, axes=cfg.features.axes)
         return load_motion_dir(data_dir, fmt, cfg.labels)
+
+    def extra_training(self, cfg: MagicWandConfig) -> list[MotionSample]:
+        from tinyml.data.synthetic_motion import synthetic_negatives
+
+        if not cfg.synthetic_negatives or cfg.negative_label not in cfg.labels or cfg.features.axes != 3:
+            return []
+        return synthetic_negatives(cfg.synthetic_negatives, cfg.seed, label=cfg.negative_label)
 
     def synthetic(self, cfg: MagicWandConfig, n_per_class: int, seed: int) -> list[MotionSample]:
         from tinyml.data.synthetic_motion import synthetic_wand
