@@ -112,7 +112,8 @@ def _as_task(source, task_name: str):
     if source.config is not None:
         raise TinyMLError("--task is for a bare .tflite; a run folder already names its task")
     task = get_task(task_name)
-    labels = tuple(task.default_config().labels) if hasattr(task, "default_config") else ()
+    cfg = task.default_config()
+    labels = tuple(cfg.labels) if cfg is not None else ()
     return replace(source, task=task.name, labels=labels)
 
 

@@ -78,12 +78,9 @@ def fit_clip(audio: np.ndarray, n: int, notes: Counter | None = None) -> np.ndar
     return np.concatenate([audio, np.zeros(n - len(audio), dtype=np.int16)])
 
 
-speaker_of = recorder_of
-
-
 def which_set(path: str, validation_percentage: float = 10.0, testing_percentage: float = 10.0) -> str:
     """The official Speech Commands split: a hash of the speaker id picks the set."""
-    hashed = hashlib.sha1(speaker_of(path).encode("utf-8")).hexdigest()
+    hashed = hashlib.sha1(recorder_of(path).encode("utf-8")).hexdigest()
     percentage = (int(hashed, 16) % (MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / MAX_NUM_WAVS_PER_CLASS)
     if percentage < validation_percentage:
         return "validation"
@@ -130,13 +127,13 @@ def load_speech_dir(root: str | Path, words: tuple[str, ...], sample_rate: int =
             raise TinyMLError(f"class '{word}' has no clips in {root / word}")
         per_word.append(len(files))
         clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), word,
-                             speaker_of(str(f)), str(f)) for f in files]
+                             recorder_of(str(f)), str(f)) for f in files]
     typical = int(np.mean(per_word))
     others = [f for d in folders if d.name not in words for f in sorted(d.glob("*.wav"))]
     if others:
         pick = rng.permutation(len(others))[: int(typical * unknown_ratio)]
         clips += [SpeechClip(fit_clip(read_wav(others[i], sample_rate, notes), clip_samples, notes), UNKNOWN,
-                             speaker_of(str(others[i])), str(others[i])) for i in sorted(pick)]
+                             recorder_of(str(others[i])), str(others[i])) for i in sorted(pick)]
     silence_files = sorted((root / SILENCE_DIR).glob("*.wav")) if (root / SILENCE_DIR).is_dir() else []
     if silence_files:
         clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), SILENCE,

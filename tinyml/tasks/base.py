@@ -60,6 +60,11 @@ class Task:
     """Registry name."""
     description: str = ""
     """One line for `--help`."""
+    config_class: type | None = None
+    """The task's frozen config dataclass (its defaults are the default config); None without a trainer."""
+
+    def default_config(self):
+        return self.config_class() if self.config_class is not None else None
 
     def split(self, samples, cfg):
         """(train indices, validation indices); by recorder when the data names 3 or more."""

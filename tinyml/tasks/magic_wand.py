@@ -87,9 +87,6 @@ class MagicWandTask(Task):
     description = "accelerometer gestures (wing, ring, slope, negative) from an IMU"
     config_class = MagicWandConfig
 
-    def default_config(self) -> MagicWandConfig:
-        return MagicWandConfig()
-
     def quick_config(self) -> MagicWandConfig:
         """Smoke-test size for `tinyml demo --quick`."""
         return MagicWandConfig(epochs=8, augment_copies=1)

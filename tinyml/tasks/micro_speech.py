@@ -96,9 +96,6 @@ class MicroSpeechTask(Task):
     description = "keyword spotting (yes/no by default) on TFLM micro front-end features"
     config_class = MicroSpeechConfig
 
-    def default_config(self) -> MicroSpeechConfig:
-        return MicroSpeechConfig()
-
     def quick_config(self) -> MicroSpeechConfig:
         return MicroSpeechConfig(epochs=6, augment_copies=1)
 

@@ -113,9 +113,6 @@ class PersonDetectionTask(Task):
     description = "96x96 grayscale person detector (MobileNet v1) for a camera board"
     config_class = PersonDetectionConfig
 
-    def default_config(self) -> PersonDetectionConfig:
-        return PersonDetectionConfig()
-
     def quick_config(self) -> PersonDetectionConfig:
         return PersonDetectionConfig(epochs=4, augment_copies=0)
 
