@@ -11,12 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from tinyml.errors import TinyMLError
-
 KB = 1024
 
-TFLM_LIBRARY = "Chirale_TensorFlowLite"
-"""The TFLM Arduino library in the Library Manager for mbed and esp32 boards (includes the micro front end)."""
-TFLM_HEADER = "Chirale_TensorFlowLite.h"
+from tinyml.tflm_library import CHIRALE_2_0_0, TflmLibrary
 
 
 @dataclass(frozen=True)
@@ -57,10 +54,16 @@ class Board:
     """Arduino core to install with `arduino-cli core install`."""
     sensors: dict[str, Sensor] = field(default_factory=dict)
     """Role ('imu', 'mic', 'camera') to sensor."""
-    tflm_library: str = TFLM_LIBRARY
-    """TFLM Arduino library name."""
-    tflm_header: str = TFLM_HEADER
-    """Header that brings in TFLM."""
+    tflm: TflmLibrary = CHIRALE_2_0_0
+    """The TFLM Arduino library the board builds (Library Manager release, with its ops and kernel limits)."""
+
+    @property
+    def tflm_library(self) -> str:
+        return self.tflm.name
+
+    @property
+    def tflm_header(self) -> str:
+        return self.tflm.header
 
     def libraries(self, roles: tuple[str, ...] = ()) -> list[str]:
         """Libraries to install for a sketch using the given sensor roles."""
@@ -82,6 +85,7 @@ class Board:
             "model_ram_budget": self.model_ram_budget,
             "model_flash_budget": self.model_flash_budget,
             "tflm_library": self.tflm_library,
+            "tflm_library_version": self.tflm.version,
         }
 
 

@@ -86,6 +86,8 @@ class ModelInfo:
     """Number of float tensors anywhere in the graph (0 for a full-int8 model)."""
     subgraphs: int
     """Number of subgraphs."""
+    per_channel_ops: tuple[str, ...] = ()
+    """Ops that have at least one weight tensor (input 1) with per-channel scales, sorted."""
 
     @property
     def op_names(self) -> list[str]:
@@ -167,6 +169,14 @@ def _macs(op_name: str, op, tensors) -> int:
     return 0
 
 
+def _per_channel_weights(op, tensors) -> bool:
+    ins = list(op.inputs) if op.inputs is not None else []
+    if len(ins) < 2 or not 0 <= ins[1] < len(tensors):
+        return False
+    q = tensors[ins[1]].quantization
+    return q is not None and q.scale is not None and len(q.scale) > 1
+
+
 def read_model(data: bytes, source: str = "the model") -> ModelInfo:
     """Parse a .tflite flatbuffer into a ModelInfo, or raise a one-line ModelError."""
     if len(data) < 8 or data[4:8] != b"TFL3":
@@ -184,6 +194,7 @@ def read_model(data: bytes, source: str = "the model") -> ModelInfo:
         codes = model.operatorCodes if model.operatorCodes is not None else []
         used: dict[str, int] = {}
         custom: set[str] = set()
+        per_channel: set[str] = set()
         macs = 0
         float_tensors = 0
         for g in model.subgraphs:
@@ -199,6 +210,8 @@ def read_model(data: bytes, source: str = "the model") -> ModelInfo:
                     continue
                 used[name] = max(used.get(name, 0), int(code.version))
                 macs += _macs(name, op, gt)
+                if _per_channel_weights(op, gt):
+                    per_channel.add(name)
         inputs = tuple(_tensor_info(tensors[i]) for i in sg.inputs)
         outputs = tuple(_tensor_info(tensors[i]) for i in sg.outputs)
     except ModelError:
@@ -217,6 +230,7 @@ def read_model(data: bytes, source: str = "the model") -> ModelInfo:
         macs=int(macs),
         float_tensors=float_tensors,
         subgraphs=len(model.subgraphs),
+        per_channel_ops=tuple(sorted(per_channel)),
     )
 
 

@@ -55,6 +55,10 @@ def quantize(model, representative: np.ndarray, max_samples: int = 500) -> bytes
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    # One weight scale per FULLY_CONNECTED layer: the Arduino library's CMSIS-NN kernel
+    # (Chirale_TensorFlowLite 2.0.0) applies the first channel's scale to every channel, so
+    # per-channel dense weights would make the board print other scores than the host.
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
 
     def samples():
         for x in rep[:max_samples]:

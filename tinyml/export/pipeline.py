@@ -134,6 +134,7 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
 
     info = read_model(source.model)
     info.require_full_int8()
+    board.tflm.check(info)
     task = get_task(source.task)
     firmware = task.firmware(source.config, info)
     labels = check_labels(labels or list(source.labels), info.outputs[0].elements)
