@@ -97,9 +97,71 @@ def cmd_export(args) -> int:
     print(f"  arena {result.arena_measured:,} B measured in TFLM; sketch reserves "
           f"{json.loads(result.files['manifest.json'])['arena']['total_bytes']:,} B")
     print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
+    if args.emulate:
+        report = _emulate(sketch_dir, args.library, None, 0)
+        _print_emulation(report, board)
+        if not report.ok:
+            return 4
     print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
     for line in arduino_commands(board, result.libraries, str(sketch_dir)):
         print(f"  {line}")
+    return 0
+
+
+def _emulate(sketch_dir, library: str | None, recording: str | None, seed: int):
+    import tempfile
+
+    from tinyml.device.check import board_library, emulate_sketch
+
+    def progress(done, total):
+        if done == 1 or done == total or done % 25 == 0:
+            print(f"  building the board's TFLM library once for this machine: {done}/{total} files", flush=True)
+
+    lib = board_library(library, progress)
+    with tempfile.TemporaryDirectory(prefix="tinyml-emulate-") as work:
+        return emulate_sketch(sketch_dir, lib, Path(work), recording, seed)
+
+
+def _board_clock_hz(board) -> float:
+    import re
+
+    match = re.search(r"(\d+) MHz", board.mcu)
+    return float(match.group(1)) * 1e6 if match else 64e6
+
+
+def _print_emulation(report, board) -> None:
+    c = report.comparison
+    d = report.as_dict(_board_clock_hz(board))
+    print(f"  emulated Cortex-M4 (QEMU mps2-an386) with {report.library}: {report.case}")
+    print(f"    image: text {report.image.text:,} B, data {report.image.data:,} B, bss {report.image.bss:,} B "
+          f"(flash {report.image.flash_bytes:,} B, RAM {report.image.ram_bytes:,} B)")
+    print(f"    Invoke(): {c.identical}/{c.compared} outputs byte-identical to the host's TFLM"
+          + (f" (worst difference {c.max_abs_diff} int8 steps)" if c.identical != c.compared else ""))
+    print(f"    {c.median_instructions:,} instructions per inference ≈ {d['latency_ms_estimate']:.1f} ms "
+          f"({d['latency_assumption']})")
+    if report.expected is not None:
+        state = "identical to" if report.lines_match else "DIFFERENT from"
+        print(f"    printed {len(report.printed)} result lines, {state} Python's {len(report.expected)}")
+        if not report.lines_match:
+            for got, want in zip(report.printed + [""] * 3, report.expected[:3] + [""] * 3):
+                if got != want:
+                    print(f"      board: {got!r}  python: {want!r}")
+                    break
+
+
+def cmd_emulate(args) -> int:
+    from tinyml.boards import get_board
+
+    report = _emulate(Path(args.sketch), args.library, args.input, args.seed)
+    manifest_board = json.loads((Path(args.sketch) / "manifest.json").read_text()).get("board", {}).get("key")
+    board = get_board(manifest_board or "nano33ble_sense")
+    if args.json:
+        print(json.dumps(report.as_dict(_board_clock_hz(board)), indent=2, sort_keys=True))
+    else:
+        print(f"{args.sketch}:")
+        _print_emulation(report, board)
+    if not report.ok:
+        raise TinyMLError("the emulated board computed something else than the host; do not ship this sketch")
     return 0
 
 
@@ -404,7 +466,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", help="comma-separated class labels in output order")
     s.add_argument("--task", help="for a bare .tflite: render this task's sketch (e.g. person_detection)")
     s.add_argument("--verify-count", type=int, default=20, help="random inputs compared TFLM vs TFLite")
+    s.add_argument("--emulate", action="store_true",
+                   help="also build the sketch for a Cortex-M4 and run it in QEMU against the board's TFLM library")
+    s.add_argument("--library", help="Chirale_TensorFlowLite folder or .tar.gz for --emulate")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("emulate", help="run an exported sketch on an emulated Cortex-M4 and compare with the host")
+    s.add_argument("sketch", help="sketch folder written by `tinyml export`")
+    s.add_argument("--input", help="recording to feed: WAV (speech), motion file or folder, images, "
+                                   "or Serial lines (generic); default: the task's synthetic data")
+    s.add_argument("--library", help="Chirale_TensorFlowLite folder or .tar.gz (default: $TINYML_TFLM_LIBRARY, "
+                                     "then ~/Arduino/libraries/Chirale_TensorFlowLite)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_emulate)
     return p
 
 

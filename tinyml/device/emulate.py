@@ -194,3 +194,59 @@ def compare_with_host(model: bytes, invocations: list[Invocation]) -> Comparison
         worst = max(worst, diff)
     return Comparison(compared=len(invocations), identical=identical, max_abs_diff=worst,
                       instructions=tuple(inv.instructions for inv in invocations))
+
+
+def arduino_float(number: float, digits: int = 2) -> str:
+    """`Serial.print(float, digits)` of the Arduino core, in double arithmetic as the board does it."""
+    import math
+
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf"
+    if number > 4294967040.0 or number < -4294967040.0:
+        return "ovf"
+    out = ""
+    if number < 0.0:
+        out, number = "-", -number
+    rounding = 0.5
+    for _ in range(digits):
+        rounding /= 10.0
+    number += rounding
+    int_part = int(number)
+    remainder = number - float(int_part)
+    out += str(int_part)
+    if digits > 0:
+        out += "."
+    for _ in range(digits):
+        remainder *= 10.0
+        d = int(remainder)
+        out += str(d)
+        remainder -= d
+    return out
+
+
+def int8_score(q: int, scale: float, zero_point: int) -> float:
+    """`kOutputScale * static_cast<float>(q - kOutputZeroPoint)` in float32, as the sketches compute it."""
+    return float(np.float32(scale) * np.float32(q - zero_point))
+
+
+@dataclass(frozen=True)
+class DeviceCase:
+    """What the emulated board is fed, and what Python predicts it prints."""
+
+    inputs: Inputs
+    """Recorded data for the stand-ins."""
+    expected_lines: list[str] | None
+    """Lines the sketch must print after its 'ready' line (None: only the Invoke() outputs are compared)."""
+    description: str
+    """One line: what the recording is."""
+
+
+def printed_results(run: Run) -> list[str]:
+    """The sketch's result lines: everything after its 'ready: ...' line."""
+    lines = run.lines
+    for i, line in enumerate(lines):
+        if line.startswith("ready"):
+            return lines[i + 1:]
+    return lines

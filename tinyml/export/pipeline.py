@@ -149,7 +149,8 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
     require_fit(board, info.flash_bytes, arena)
     result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024)
     tflm.require_identical(result)
-    files = sketch_files(source.model, info, arena, board, name, labels, task.name, firmware, result.as_dict())
+    files = sketch_files(source.model, info, arena, board, name, labels, task.name, firmware, result.as_dict(),
+                         source.config)
     return ExportResult(files=files, info=info, arena_measured=arena, verified=result.as_dict(),
                         libraries=board.libraries(firmware.sensor_roles),
                         fits={b.key: board_fit(b, info.flash_bytes, arena)["fits"] for b in BOARDS.values()})

@@ -47,6 +47,7 @@ def sketch_files(
     task: str,
     firmware: Firmware,
     verified: dict | None = None,
+    config: dict | None = None,
 ) -> dict[str, str]:
     """{path relative to the sketch folder: text} for the whole sketch, manifest included."""
     output = info.outputs[0]
@@ -95,6 +96,7 @@ def sketch_files(
                   "method": ARENA_METHOD},
         "feature_constants": {c.name: c.value for c in firmware.constants},
         "verified": verified,
+        "config": config,
         "files": {path: hashlib.sha256(text.encode()).hexdigest() for path, text in sorted(files.items())},
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n"

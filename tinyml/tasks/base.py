@@ -87,3 +87,28 @@ class Task:
     def firmware(self, config: dict | None, info) -> Firmware:
         """Firmware pieces for a model (ModelInfo `info`) trained with `config` (None for a bare .tflite)."""
         raise NotImplementedError
+
+    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+        """Input for the emulated board (`tinyml emulate`) and the lines Python predicts it prints.
+
+        The generic sketch reads one input vector per Serial line: `recording` is a text file of
+        such lines; by default 30 seeded vectors spanning the whole int8 range are sent.
+        """
+        from pathlib import Path
+
+        import numpy as np
+
+        from tinyml.device.emulate import DeviceCase, Inputs
+        from tinyml.modelinfo import read_model
+
+        if recording is not None:
+            try:
+                serial = Path(recording).read_bytes()
+            except OSError as exc:
+                raise TinyMLError(f"{recording}: cannot read ({exc.strerror or exc})") from None
+            return DeviceCase(Inputs(serial=serial), None, f"Serial lines from {recording}")
+        t = read_model(model).inputs[0]
+        q = np.random.default_rng(seed).integers(-128, 128, (30, t.elements))
+        real = (q - t.zero_point) * t.scale
+        text = "".join(" ".join(f"{v:.9g}" for v in row) + "\n" for row in real)
+        return DeviceCase(Inputs(serial=text.encode()), None, "30 seeded random input vectors over Serial")

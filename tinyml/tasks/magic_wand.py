@@ -212,5 +212,56 @@ class MagicWandTask(Task):
             context={"motion": motion, "gesture": gesture},
         )
 
+    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+        """IMU readings (a recording file or folder, else synthetic gestures) played back in one stream;
+        Python predicts every "Heard ..." line from the same readings and device timestamps."""
+        from tinyml.config import from_dict
+        from tinyml.data.motion import CAPTURE_MAGIC, parse_capture_csv, parse_tf_wand
+        from tinyml.device.emulate import DeviceCase, Inputs, arduino_float, imu_records, int8_score
+        from tinyml.modelinfo import read_model
+        from tinyml import tflm
+
+        cfg = from_dict(MagicWandConfig, config) if config is not None else MagicWandConfig()
+        if recording is None:
+            samples = self.synthetic(cfg, 2, seed)
+            what = f"{len(samples)} synthetic gestures"
+        else:
+            path = Path(recording)
+            if path.is_dir():
+                samples = self.load(path, cfg)
+            else:
+                try:
+                    text = path.read_text(errors="replace")
+                except OSError as exc:
+                    raise TinyMLError(f"{path}: cannot read ({exc.strerror or exc})") from None
+                samples = ([parse_capture_csv(text, str(path), cfg.data_format)] if text.startswith(CAPTURE_MAGIC)
+                           else parse_tf_wand(text, str(path), "", cfg.data_format))
+            if not samples:
+                raise TinyMLError(f"{path}: no motion readings found")
+            what = f"{len(samples)} recordings from {path}"
+        values, times, t0 = [], [], 0
+        for smp in samples:
+            t = mf.timestamps_us(len(smp.data), smp.rate_hz, t0)
+            values.append(smp.data[:, : cfg.features.axes])
+            times.append(t)
+            t0 = int(t[-1]) + int(1e6 / smp.rate_hz)
+        data, t_us = np.concatenate(values).astype(np.float32), np.concatenate(times)
+        info = read_model(model)
+        tin, tout = info.inputs[0], info.outputs[0]
+        windows = mf.stream_windows(data, t_us, cfg.features, mf.input_multiplier(tin.scale), tin.zero_point)
+        lines = []
+        if windows:
+            q = np.stack([w for _, w in windows]).reshape((len(windows), *tin.shape[1:]))
+            scores = tflm.predict_int8(model, q).reshape(len(windows), -1)
+            detector = self.detector(cfg, info)
+            labels = cfg.labels
+            for (i, _), sc in zip(windows, scores):
+                hit = detector.update(sc, int(t_us[i]) // 1000)
+                if hit >= 0:
+                    score = arduino_float(int8_score(int(sc[hit]), tout.scale, tout.zero_point), 2)
+                    lines.append(f"Heard {labels[hit]} ({score})")
+        return DeviceCase(Inputs(imu=imu_records(t_us, data)), lines,
+                          f"{what}: {len(data)} readings, {len(windows)} inferences")
+
 
 TASK = MagicWandTask()

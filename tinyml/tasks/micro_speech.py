@@ -16,6 +16,7 @@ from tinyml.names import safe_label
 from tinyml.tasks.base import FeatureConstant, Firmware, Task
 
 NOISE_LABEL = ""  # clips with this label are background-noise sources, not examples
+FIRST_WORD = 2  # class 0 is silence, 1 unknown: the recognizer reports classes from here on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,9 +215,9 @@ class MicroSpeechTask(Task):
     def firmware(self, config: dict | None, info) -> Firmware:
         from tinyml.config import from_dict
 
-        if config is None:
-            raise TinyMLError("a micro_speech sketch needs the training run folder (RUN/), not just a .tflite")
-        cfg = from_dict(MicroSpeechConfig, config)
+        # a bare .tflite (e.g. the published model) gets the default front end and recognizer,
+        # which are the reference's; int8_inputs refuses a model whose input does not match them
+        cfg = from_dict(MicroSpeechConfig, config) if config is not None else MicroSpeechConfig()
         self.int8_inputs(np.zeros((1, info.inputs[0].elements), np.int8), info)  # refuses a mismatched input
         s, r = cfg.frontend, cfg.recognizer
         constants = (
@@ -236,10 +237,40 @@ class MicroSpeechTask(Task):
             sensor_roles=("mic",),
             constants=constants,
             context={"frontend": s, "inference_every_ms": cfg.inference_every_ms, "recognizer": {
-                "classes": len(cfg.labels), "first_word": 2, "average_window_ms": r.average_window_ms,
+                "classes": len(cfg.labels), "first_word": FIRST_WORD, "average_window_ms": r.average_window_ms,
                 "detection_threshold": r.detection_threshold, "suppression_ms": r.suppression_ms,
                 "minimum_count": r.minimum_count}},
         )
+
+    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+        """Audio (a WAV, else synthetic clips one after another) played into the PDM stand-in; Python
+        predicts every "Heard ..." line with the same streaming front end and recognizer."""
+        from tinyml.config import from_dict
+        from tinyml.data.speech import read_wav
+        from tinyml.detect import CommandRecognizer
+        from tinyml.device.emulate import DeviceCase, Inputs
+
+        cfg = from_dict(MicroSpeechConfig, config) if config is not None else MicroSpeechConfig()
+        rate = cfg.frontend.sample_rate
+        if recording is None:
+            clips = self.synthetic(cfg, 1, seed)
+            gap = np.zeros(rate // 2, dtype=np.int16)
+            audio = np.concatenate([part for c in clips for part in (c.audio, gap)])
+            what = f"{len(clips)} synthetic clips"
+        else:
+            audio = read_wav(Path(recording), rate)
+            what = str(recording)
+        times, scores = stream_scores(model, audio, cfg)
+        r = cfg.recognizer
+        rec = CommandRecognizer(len(cfg.labels), r.average_window_ms, r.detection_threshold, r.suppression_ms,
+                                r.minimum_count)
+        lines = []
+        for t, sc in zip(times, scores):
+            hit = rec.update(sc, int(t))
+            if hit >= FIRST_WORD:
+                lines.append(f"Heard {cfg.labels[hit]} ({int(sc[hit]) + 128}) @{int(t)}ms")
+        return DeviceCase(Inputs(mic=audio.astype("<i2").tobytes()), lines,
+                          f"{what}: {len(audio) / rate:.1f} s of audio, {len(times)} inferences")
 
 
 TASK = MicroSpeechTask()
@@ -298,7 +329,7 @@ def evaluate_stream(tflite: bytes, audio: np.ndarray, truth: list[tuple[str, int
     detections = []
     for t, sc in zip(times, scores):
         hit = rec.update(sc, int(t))
-        if hit >= 2:
+        if hit >= FIRST_WORD:
             detections.append((int(t), labels[hit]))
     report = stream_report(detections, truth, len(audio) / cfg.frontend.sample_rate)
     report["detection_list"] = detections

@@ -262,5 +262,47 @@ class PersonDetectionTask(Task):
             context={"image": image},
         )
 
+    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+        """Grayscale camera frames (image files, else synthetic scenes) scaled to QCIF; Python predicts
+        each printed score line through the same crop, box average and int8 table."""
+        from PIL import Image
+
+        from tinyml import tflm
+        from tinyml.config import from_dict
+        from tinyml.data.images import read_gray
+        from tinyml.device.emulate import DeviceCase, Inputs, arduino_float, int8_score
+        from tinyml.modelinfo import read_model
+
+        cfg = from_dict(PersonDetectionConfig, config) if config is not None else PersonDetectionConfig()
+        if recording is None:
+            images = [s.data for s in self.synthetic(cfg, 2, seed)]
+            what = f"{len(images)} synthetic scenes"
+        else:
+            path = Path(recording)
+            paths = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp")) \
+                if path.is_dir() else [path]
+            if not paths:
+                raise TinyMLError(f"{path}: no .png/.jpg/.bmp images")
+            images = [read_gray(p) for p in paths]
+            what = f"{len(images)} images from {path}"
+        frame_h, frame_w = CAMERA_FRAME
+        frames = np.stack([np.asarray(Image.fromarray(np.asarray(img, np.uint8)).resize((frame_w, frame_h),
+                                                                                         Image.BILINEAR))
+                           for img in images]).astype(np.uint8)
+        info = read_model(model)
+        tin, tout = info.inputs[0], info.outputs[0]
+        height, width = tin.shape[1], tin.shape[2]
+        crops = np.stack([fi.crop_scale(f, height, width) for f in frames])
+        scores = tflm.predict_int8(model, fi.to_int8(crops, tin.scale, tin.zero_point)).reshape(len(frames), -1)
+        pos = cfg.labels.index(cfg.positive_label)
+        threshold = threshold_q(cfg.threshold, tout.scale, tout.zero_point)
+        lines = []
+        for sc in scores:
+            q = int(sc[pos])
+            score = arduino_float(int8_score(q, tout.scale, tout.zero_point), 2)
+            # the emulated clock does not move during Invoke(): the sketch prints 0 ms
+            lines.append(f"{cfg.labels[pos]} score {score}{' detected' if q >= threshold else ' -'} (0 ms)")
+        return DeviceCase(Inputs(camera=frames.tobytes()), lines, f"{what} as 176x144 camera frames")
+
 
 TASK = PersonDetectionTask()

@@ -1,0 +1,112 @@
+"""`tinyml emulate`: an exported sketch folder through the emulated board, compared with the host.
+
+Builds the sketch against the board's TFLM library, feeds it a recording through the
+stand-ins, and checks (1) every Invoke() output byte against the host's TFLM on the same
+input bytes and (2) the lines the sketch printed against what Python computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyml.device import emulate
+from tinyml.device.toolchain import BoardLibrary, Image, build_library, build_sketch
+from tinyml.errors import TinyMLError
+
+LIBRARY_ENV = "TINYML_TFLM_LIBRARY"
+
+
+def library_source(path: str | None) -> Path:
+    """The TFLM library to build against: --library, then $TINYML_TFLM_LIBRARY, then the Arduino sketchbook."""
+    for candidate in (path, os.environ.get(LIBRARY_ENV),
+                      Path.home() / "Arduino" / "libraries" / "Chirale_TensorFlowLite"):
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    raise TinyMLError(
+        "no TFLM library to build against; pass --library with the Chirale_TensorFlowLite folder "
+        f"(Arduino/libraries/Chirale_TensorFlowLite) or its .tar.gz, or set {LIBRARY_ENV}"
+    )
+
+
+def read_sketch(sketch_dir: Path) -> tuple[dict, bytes]:
+    """(manifest, model bytes) of a folder written by `tinyml export`; the model must match the manifest."""
+    from tinyml.export.carray import parse_c_array
+
+    try:
+        manifest = json.loads((sketch_dir / "manifest.json").read_text())
+        data_file = next(p for p in (sketch_dir / "model_data.cpp", sketch_dir / "model_data.cc") if p.is_file())
+        model = parse_c_array(data_file.read_text())
+    except (OSError, ValueError, StopIteration):
+        raise TinyMLError(f"{sketch_dir} is not a sketch folder written by `tinyml export` "
+                          "(manifest.json and model_data.cpp needed)") from None
+    if not isinstance(manifest, dict) or hashlib.sha256(model).hexdigest() != manifest.get("model", {}).get("sha256"):
+        raise TinyMLError(f"{sketch_dir}: the model array does not match manifest.json; re-run `tinyml export`")
+    return manifest, model
+
+
+@dataclass(frozen=True)
+class EmulationReport:
+    """Everything one emulated run measured."""
+
+    library: str
+    """TFLM library and version the sketch was built against."""
+    image: Image
+    """Linked image with its text/data/bss sizes."""
+    case: str
+    """What the board was fed."""
+    comparison: emulate.Comparison
+    """Board vs host outputs of every Invoke()."""
+    printed: list[str]
+    """Result lines the sketch printed."""
+    expected: list[str] | None
+    """Lines Python predicts (None when not predicted)."""
+
+    @property
+    def lines_match(self) -> bool | None:
+        return None if self.expected is None else self.printed == self.expected
+
+    @property
+    def ok(self) -> bool:
+        c = self.comparison
+        return c.compared > 0 and c.identical == c.compared and self.lines_match is not False
+
+    def as_dict(self, clock_hz: float) -> dict:
+        median = self.comparison.median_instructions
+        return {
+            "library": self.library, "case": self.case,
+            "image": {"text": self.image.text, "data": self.image.data, "bss": self.image.bss,
+                      "flash_bytes": self.image.flash_bytes, "ram_bytes": self.image.ram_bytes},
+            "invokes": self.comparison.as_dict(),
+            "latency_ms_estimate": round(emulate.latency_ms(median, clock_hz), 2),
+            "latency_assumption": f"{emulate.CORTEX_M4_CPI} cycles per instruction at {clock_hz / 1e6:g} MHz",
+            "printed_lines": len(self.printed),
+            "lines_match": self.lines_match,
+        }
+
+
+def emulate_sketch(sketch_dir: str | Path, library: BoardLibrary, work: Path, recording: str | None = None,
+                   seed: int = 0, timeout_s: float = 900.0) -> EmulationReport:
+    """Build, run and compare one exported sketch."""
+    from tinyml.tasks import get_task
+
+    sketch_dir = Path(sketch_dir)
+    manifest, model = read_sketch(sketch_dir)
+    task = get_task(str(manifest.get("task", "generic")))
+    case = task.device_case(manifest.get("config"), model, recording, seed)
+    image = build_sketch(sketch_dir, library, work / "build")
+    run = emulate.run(image, case.inputs, timeout_s=timeout_s, workdir=work / "run")
+    if not any(line.startswith("ready") for line in run.lines):
+        shown = "; ".join(run.lines[-2:]) or "nothing"
+        raise TinyMLError(f"the sketch did not start on the emulated board (it printed: {shown})")
+    comparison = emulate.compare_with_host(model, run.invocations)
+    return EmulationReport(library=f"{library.name} {library.version}", image=image, case=case.description,
+                           comparison=comparison, printed=emulate.printed_results(run),
+                           expected=case.expected_lines)
+
+
+def board_library(path: str | None, progress=None) -> BoardLibrary:
+    return build_library(library_source(path), progress)
