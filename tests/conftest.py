@@ -32,6 +32,15 @@ def reference_models(shared_data) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory) -> Path:
+    """One `tinyml demo --quick` shared by the tests that need trained runs and sketches."""
+    out = tmp_path_factory.mktemp("quick_demo") / "build"
+    proc = run_cli("demo", "--quick", "--out", str(out), timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
 def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run `python -m tinyml ARGS` as a user would, capturing output."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

@@ -110,7 +110,8 @@ def _fingerprint(source: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _compile(src: Path, obj: Path, includes: list[Path], extra: tuple[str, ...] = ()) -> None:
+def _compile(src: Path, obj: Path, includes: list[Path], extra: tuple[str, ...] = ()) -> list[str]:
+    """Compile one file; returns the compiler's warning lines."""
     compiler = GCC if src.suffix == ".c" else GXX
     lang = C_FLAGS if src.suffix == ".c" else CXX_FLAGS
     cmd = [compiler, *COMMON_FLAGS, *lang, *extra, *[f"-I{i}" for i in includes], "-c", str(src), "-o", str(obj)]
@@ -118,6 +119,7 @@ def _compile(src: Path, obj: Path, includes: list[Path], extra: tuple[str, ...] 
     if proc.returncode != 0:
         first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
         raise TinyMLError(f"compiling {src.name} for the Cortex-M4 failed: {first}")
+    return [ln for ln in proc.stderr.splitlines() if "warning:" in ln]
 
 
 def _jobs() -> int:
@@ -174,6 +176,8 @@ class Image:
     """Initialised RAM (also stored in flash)."""
     bss: int
     """Zeroed RAM (tensor arena, sketch buffers)."""
+    warnings: tuple[str, ...] = ()
+    """-Wall warnings in the sketch's own files."""
 
     @property
     def flash_bytes(self) -> int:
@@ -216,6 +220,7 @@ def build_sketch(sketch_dir: Path, library: BoardLibrary, out_dir: Path, extra_i
         units += sorted(p for p in lib_dir.rglob("*") if p.suffix in (".c", ".cpp", ".cc"))
     if harness:
         units += [standins_dir() / "arduino_core.cpp", standins_dir() / "startup.c"]
+    warnings: list[str] = []
     with concurrent.futures.ThreadPoolExecutor(_jobs()) as pool:
         futures = []
         for i, unit in enumerate(units):
@@ -223,9 +228,9 @@ def build_sketch(sketch_dir: Path, library: BoardLibrary, out_dir: Path, extra_i
             objs.append(obj)
             futures.append(pool.submit(_compile, unit, obj, includes, flags))
         for fut in futures:
-            fut.result()
+            warnings += fut.result()
     if not harness:
-        return Image(elf=out_dir, text=0, data=0, bss=0)
+        return Image(elf=out_dir, text=0, data=0, bss=0, warnings=tuple(warnings))
     elf = out_dir / "sketch.elf"
     cmd = [GXX, *LINK_FLAGS, f"-T{standins_dir() / 'link.ld'}", *map(str, objs), str(library.archive),
            "-lm", "-o", str(elf)]
@@ -234,4 +239,4 @@ def build_sketch(sketch_dir: Path, library: BoardLibrary, out_dir: Path, extra_i
         first = next((ln for ln in proc.stderr.splitlines() if "undefined reference" in ln or "error" in ln),
                      proc.stderr.strip()[:300])
         raise TinyMLError(f"linking {sketch_dir.name} for the Cortex-M4 failed: {first}")
-    return Image(elf, *size_of(elf))
+    return Image(elf, *size_of(elf), warnings=tuple(warnings))

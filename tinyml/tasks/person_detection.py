@@ -275,7 +275,7 @@ class PersonDetectionTask(Task):
 
         cfg = from_dict(PersonDetectionConfig, config) if config is not None else PersonDetectionConfig()
         if recording is None:
-            images = [s.data for s in self.synthetic(cfg, 2, seed)]
+            images = [s.data for s in self.synthetic(cfg, 15, seed)]
             what = f"{len(images)} synthetic scenes"
         else:
             path = Path(recording)
