@@ -100,8 +100,11 @@ def cmd_export(args) -> int:
     if args.emulate:
         report = _emulate(sketch_dir, args.library, None, 0)
         _print_emulation(report, board)
+        manifest = json.loads(result.files["manifest.json"])
+        manifest["emulated"] = report.as_dict(_board_clock_hz(board))
+        write_files(sketch_dir, {"manifest.json": json.dumps(manifest, indent=2, sort_keys=True) + "\n"})
         if not report.ok:
-            return 4
+            raise TinyMLError("the emulated board computed something else than the host; do not ship this sketch")
     print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
     for line in arduino_commands(board, result.libraries, str(sketch_dir)):
         print(f"  {line}")

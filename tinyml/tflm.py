@@ -106,11 +106,36 @@ def measure_arena(model: bytes) -> int:
     if not match:
         raise ModelError("TFLM did not report its arena allocations; cannot measure the arena")
     arena = _align(int(match.group(1)))
-    while _try_interpreter(model, arena, invoke=True)[0] is None:
+    # Confirm in a forked child: on some failed allocation paths TFLM aborts the whole process
+    # ("All temp buffers must be freed ..."), which a child turns into a plain "no".
+    while not _works_in_child(model, arena):
         arena += ARENA_ALIGN
-        if arena > size:
+        if arena >= size:
             return size
     return arena
+
+
+def _works_in_child(model: bytes, arena: int) -> bool:
+    """Whether TFLM allocates and invokes the model in exactly `arena` bytes, asked of a child process."""
+    if not hasattr(os, "fork"):
+        return _try_interpreter(model, arena, invoke=True)[0] is not None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into the caller's stack
+        code = 1
+        try:
+            import faulthandler
+
+            faulthandler.disable()  # an abort here is an answer, not a crash report
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            code = 0 if _try_interpreter(model, arena, invoke=True)[0] is not None else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def _align(n: int) -> int:

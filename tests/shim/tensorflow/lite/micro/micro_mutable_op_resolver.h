@@ -14,7 +14,6 @@ class MicroMutableOpResolver : public MicroOpResolver {
   TfLiteStatus AddArgMin();
   TfLiteStatus AddAssignVariable();
   TfLiteStatus AddAveragePool2D();
-  TfLiteStatus AddBatchMatMul();
   TfLiteStatus AddBatchToSpaceNd();
   TfLiteStatus AddBroadcastArgs();
   TfLiteStatus AddBroadcastTo();
@@ -30,7 +29,6 @@ class MicroMutableOpResolver : public MicroOpResolver {
   TfLiteStatus AddDequantize();
   TfLiteStatus AddDiv();
   TfLiteStatus AddElu();
-  TfLiteStatus AddEmbeddingLookup();
   TfLiteStatus AddEqual();
   TfLiteStatus AddExp();
   TfLiteStatus AddExpandDims();
