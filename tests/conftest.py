@@ -15,6 +15,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "data"))
 SHIM = Path(__file__).parent / "shim"
+# The Arduino core and sensor library headers are the emulated board's stand-ins (one copy);
+# tests/shim adds declaration-only TFLM headers for checks without the board's library.
+STANDINS = REPO / "tinyml" / "device" / "standins"
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +90,7 @@ def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProce
                                   cwd=sketch_dir, capture_output=True, text=True))
     for src in sorted(p.name for p in sketch_dir.iterdir() if p.suffix in (".ino", ".cpp", ".cc")):
         out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-fsyntax-only", "-x", "c++",
-                                   "-include", "Arduino.h", f"-I{SHIM}", "-I.", src],
+                                   "-include", "Arduino.h", f"-I{STANDINS}", f"-I{SHIM}", "-I.", src],
                                   cwd=sketch_dir, capture_output=True, text=True))
     failed = [r for r in out if r.returncode != 0]
     return failed[0] if failed else out[-1]

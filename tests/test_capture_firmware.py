@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, SHIM, gxx
+from conftest import REPO, SHIM, STANDINS, gxx
 from tinyml.capture.protocol import crc16
 
 SKETCHES = ["tinyml_capture_imu", "tinyml_capture_mic", "tinyml_capture_camera"]
@@ -15,7 +15,7 @@ LIB = REPO / "arduino" / "libraries" / "TinymlCapture" / "src"
 def test_capture_sketch_compiles(sketch, defines):
     ino = REPO / "arduino" / sketch / f"{sketch}.ino"
     proc = subprocess.run([gxx(), "-std=c++17", "-Wall", "-Wextra", "-fsyntax-only", "-x", "c++", "-include",
-                           "Arduino.h", f"-I{SHIM}", f"-I{LIB}", *defines, str(ino)], capture_output=True, text=True)
+                           "Arduino.h", f"-I{STANDINS}", f"-I{SHIM}", f"-I{LIB}", *defines, str(ino)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -29,6 +29,11 @@ def test_firmware_crc_and_line_match_the_host(tmp_path):
 #include "TinymlCapture.h"
 HardwareSerial Serial;
 size_t Print::write(const uint8_t* b, size_t n) { return fwrite(b, 1, n, stdout); }
+size_t HardwareSerial::write(uint8_t c) { return fwrite(&c, 1, 1, stdout); }
+size_t HardwareSerial::write(const uint8_t* b, size_t n) { return fwrite(b, 1, n, stdout); }
+int HardwareSerial::available() { return 0; }
+int HardwareSerial::read() { return -1; }
+int HardwareSerial::peek() { return -1; }
 int main() {
   const char* s = "S,1,2,0.5";
   printf("%04X\n", tinyml_capture::Crc16(reinterpret_cast<const uint8_t*>(s), 9));
@@ -38,7 +43,7 @@ int main() {
 }
 ''')
     exe = tmp_path / "t"
-    subprocess.run([gxx(), "-std=c++17", f"-I{SHIM}", f"-I{LIB}", str(src), "-o", str(exe)], check=True)
+    subprocess.run([gxx(), "-std=c++17", f"-I{STANDINS}", f"-I{SHIM}", f"-I{LIB}", str(src), "-o", str(exe)], check=True)
     out = subprocess.run([str(exe)], capture_output=True, check=True).stdout
     first, rest = out.split(b"\n", 1)
     assert first.decode() == f"{crc16(b'S,1,2,0.5'):04X}"
