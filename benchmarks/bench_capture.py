@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from simboard import SimBoard  # noqa: E402
 from tinyml.capture.port import open_port  # noqa: E402
 from tinyml.capture.session import CaptureOptions, run_capture  # noqa: E402
-from tinyml.data.motion import MotionFormat, parse_capture_csv  # noqa: E402
+from tinyml.tasks.magic_wand.data import MotionFormat, parse_capture_csv  # noqa: E402
 from tinyml.errors import TinyMLError  # noqa: E402
 
 

@@ -83,7 +83,7 @@ def main() -> int:
             manifest["arena"]["measured_bytes"])
 
     models = SHARED / "tflm_reference" / "models"
-    from tinyml.data.speech import read_wav, write_wav
+    from tinyml.tasks.micro_speech.data import read_wav, write_wav
     from tinyml.tflm import measure_arena
 
     kws = (models / "micro_speech_quantized.tflite").read_bytes()

@@ -27,7 +27,8 @@ DATA = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "data"
 
 
 def cv(task, cfg, samples, folds, by_person):
-    from tinyml.train import evaluate_int8, fit, kfold_indices
+    from tinyml.fit import evaluate_int8, fit
+    from tinyml.splits import kfold_indices
     from tinyml.quantize import quantize
 
     accs, sizes, per_fold = [], [], []
@@ -51,12 +52,13 @@ def main() -> None:
     args = ap.parse_args()
     from tinyml import config as C
     from tinyml import tflm
-    from tinyml.data.motion import MotionFormat, load_motion_dir
-    from tinyml.detect import run_detector
-    from tinyml.features import motion as mf
+    from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
+    from tinyml.tasks.magic_wand.detect import run_detector
+    from tinyml.tasks.magic_wand import features as mf
     from tinyml.modelinfo import read_model
     from tinyml.tasks import get_task
-    from tinyml.train import evaluate_int8, fit, train_task
+    from tinyml.fit import evaluate_int8, fit
+    from tinyml.train import train_task
     from tinyml.quantize import quantize
 
     task = get_task("magic_wand")
@@ -103,7 +105,7 @@ def main() -> None:
     mult, zp = mf.input_multiplier(info.inputs[0].scale), info.inputs[0].zero_point
     minutes, hits = 0.0, 0
     for path in sorted((DATA / "magic_wand_tf_negative").glob("*.txt")):
-        from tinyml.data.motion import parse_tf_wand
+        from tinyml.tasks.magic_wand.data import parse_tf_wand
 
         blocks = parse_tf_wand(path.read_text(errors="replace"), str(path), "negative",
                                dataclasses.replace(neg_fmt, window_rows=10**9))

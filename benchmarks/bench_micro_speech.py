@@ -32,12 +32,14 @@ def main() -> None:
     args = ap.parse_args()
     from tinyml import config as C
     from tinyml import tflm
-    from tinyml.data.speech import build_stream, load_noise
-    from tinyml.features import audio as fa
+    from tinyml.tasks.micro_speech.data import build_stream, load_noise
+    from tinyml.tasks.micro_speech import features as fa
     from tinyml.quantize import quantize
     from tinyml.tasks import get_task
-    from tinyml.tasks.micro_speech import evaluate_stream
-    from tinyml.train import evaluate_int8, fit, kfold_indices, train_task
+    from tinyml.tasks.micro_speech.task import evaluate_stream
+    from tinyml.fit import evaluate_int8, fit
+    from tinyml.splits import kfold_indices
+    from tinyml.train import train_task
 
     task = get_task("micro_speech")
     cfg = task.quick_config() if args.quick else task.default_config()

@@ -47,7 +47,7 @@ def gray_photo(name: str) -> np.ndarray:
 
 def crops(photo: np.ndarray, n: int, rng: np.random.Generator, size: int = 96) -> list[np.ndarray]:
     """The whole photo plus n random square crops (15–100 % of the short side), each at model size."""
-    from tinyml.features.image import crop_scale
+    from tinyml.tasks.person_detection.features import crop_scale
 
     out = [crop_scale(photo, size, size)]
     h, w = photo.shape
@@ -70,7 +70,8 @@ def predictions(task, model: bytes, images: np.ndarray) -> np.ndarray:
 def throughput(task, quick: bool) -> None:
     from tinyml.boards import get_board
     from tinyml.export.pipeline import build_export, load_source
-    from tinyml.train import train_task, write_run
+    from tinyml.run import write_run
+    from tinyml.train import train_task
 
     cfg = dataclasses.replace(task.default_config(), epochs=2 if quick else 4)
     samples = task.synthetic(cfg, 100 if quick else 400, cfg.seed)
@@ -83,7 +84,7 @@ def throughput(task, quick: bool) -> None:
           f"whole run {time.time() - start:.0f} s; {result.report['flash_bytes']:,} B, "
           f"arena {result.report['arena_bytes']:,} B")
     with tempfile.TemporaryDirectory() as tmp:
-        write_run(Path(tmp) / "run", result)
+        write_run(Path(tmp) / "run", result.run, result.model)
         times = []
         for _ in range(3):
             t = time.time()
@@ -94,7 +95,7 @@ def throughput(task, quick: bool) -> None:
 
 def shrink(task, args) -> None:
     from tinyml import tflm
-    from tinyml.data.images import ImageSample, read_gray
+    from tinyml.tasks.person_detection.data import ImageSample, read_gray
     from tinyml.quantize import quantize
     from tinyml.train import train_task
 
@@ -138,7 +139,7 @@ def shrink(task, args) -> None:
 
     keras.backend.clear_session()
     pruned = quantize(task.build_model(cfg), task.model_inputs(np.stack([s.data for s in train[:300]])))
-    from tinyml.tasks.person_detection import PersonDetectionTask
+    from tinyml.tasks.person_detection.task import PersonDetectionTask
 
     class Split(PersonDetectionTask):
         """Validation is a random 10 % of the distillation images; the held-out photos stay out of training."""

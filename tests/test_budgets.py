@@ -8,7 +8,8 @@ from tinyml.boards import BOARDS, arena_with_margin
 from tinyml.budgets import budgets, check_budget
 from tinyml.errors import BudgetError
 from tinyml.tasks import get_task
-from tinyml.train import train_task, write_run
+from tinyml.run import write_run
+from tinyml.train import train_task
 
 pytestmark = pytest.mark.slow
 TRAINED_TASKS = ("micro_speech", "magic_wand", "person_detection")
@@ -55,7 +56,7 @@ def test_oversized_model_fails_the_budget(tmp_path):
     assert message.startswith("magic_wand model needs") and "over its 20,480 B budget" in message
     assert "tinyml/budgets.json" in message
     # export refuses it too, with the same one line and the budget exit code
-    write_run(tmp_path / "run", result)
+    write_run(tmp_path / "run", result.run, result.model)
     proc = run_cli("export", str(tmp_path / "run"), "--board", "portenta_h7", "--out", str(tmp_path / "out"))
     assert proc.returncode == 3 and "over its 20,480 B budget" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()

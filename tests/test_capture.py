@@ -78,7 +78,7 @@ def check_files_valid(folder):
     """Every CSV on disk is a complete capture file (no torn writes), and the manifest matches."""
     import hashlib
 
-    from tinyml.data.motion import MotionFormat, parse_capture_csv
+    from tinyml.tasks.magic_wand.data import MotionFormat, parse_capture_csv
 
     files = sorted(folder.rglob("*.csv"))
     for f in files:
@@ -95,7 +95,7 @@ def check_files_valid(folder):
 
 
 def test_twenty_gestures_load_in_the_magic_wand_loader(tmp_path):
-    from tinyml.data.motion import MotionFormat, load_motion_dir
+    from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
 
     board = SimBoard(rate_hz=100, speed=8)
     try:
@@ -111,7 +111,7 @@ def test_twenty_gestures_load_in_the_magic_wand_loader(tmp_path):
 
 
 def test_ten_seconds_of_audio_load_in_the_micro_speech_loader(tmp_path):
-    from tinyml.data.speech import load_speech_dir, read_wav
+    from tinyml.tasks.micro_speech.data import load_speech_dir, read_wav
 
     board = SimBoard(kind="audio", rate_hz=16000, frame=256, speed=4)
     try:
@@ -291,7 +291,7 @@ def test_plain_csv_mode_measures_the_rate(tmp_path):
         os.close(master)
         os.close(slave)
     assert summary["kept"] == 2 and "rate measured on the host" in lines[0]
-    from tinyml.data.motion import MotionFormat, load_motion_dir
+    from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
 
     samples = load_motion_dir(tmp_path / "data", MotionFormat(axes=6))
     assert len(samples) == 2 and 50 < samples[0].rate_hz < 110 and samples[0].data.shape[1] == 6

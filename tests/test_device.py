@@ -76,7 +76,7 @@ def test_published_micro_speech_model_generic_sketch(board_lib, reference_models
 
 def test_published_micro_speech_through_the_whole_sketch(board_lib, reference_models, shared_data, tmp_path):
     """PDM audio → front end → model → recognizer → "Heard yes": the printed lines equal Python's."""
-    from tinyml.data.speech import read_wav, write_wav
+    from tinyml.tasks.micro_speech.data import read_wav, write_wav
 
     clips = shared_data / "tflm_reference" / "micro_speech"
     order = ["silence", "yes", "silence", "no", "silence", "noise", "silence"]
@@ -196,15 +196,13 @@ def test_per_channel_dense_weights_differ_on_the_board_and_export_refuses_them(b
 def _sketch_unchecked(tmp_path, model: bytes, name: str) -> Path:
     """The generic sketch for a model without export's checks (LiteRT's dense kernel rounds differently
     from TFLM on a few inputs, which is beside the point here: the board is the judge)."""
+    from tinyml.export.pipeline import Model
     from tinyml.export.sketch import sketch_files
-    from tinyml.modelinfo import read_model
     from tinyml.tasks import get_task
-    from tinyml.tflm import measure_arena
 
-    info = read_model(model)
-    files = sketch_files(model, info, measure_arena(model), get_board("nano33ble_sense"), name,
-                         [f"c{i}" for i in range(info.outputs[0].elements)], "generic",
-                         get_task("generic").firmware(None, info))
+    m = Model.read(model)
+    files = sketch_files(m, get_board("nano33ble_sense"), name, [f"c{i}" for i in range(m.info.outputs[0].elements)],
+                         "generic", get_task("generic").firmware(None, m.info))
     write_files(tmp_path / name, files)
     return tmp_path / name
 

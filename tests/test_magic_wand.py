@@ -9,12 +9,12 @@ from test_export import check_golden
 from test_magic_wand_parity import FakeInfo
 from tinyml import config
 from tinyml.export.render import render
-from tinyml.tasks.magic_wand import TASK, MagicWandConfig
+from tinyml.tasks.magic_wand.task import TASK, MagicWandConfig
 
 
 def test_generated_c_matches_golden_files():
     cfg = MagicWandConfig()
-    fw = TASK.firmware(config.to_dict(cfg), FakeInfo(0.031, -3, 64, 3, 4))
+    fw = TASK.firmware(cfg, FakeInfo(0.031, -3, 64, 3, 4))
     ctx = {"tool_version": "golden", **fw.context}
     check_golden("magic_wand_c", {out: render(t, ctx) for out, t in fw.extra_templates})
 

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA, build_c_harness
-from tinyml.data.motion import MotionFormat, load_motion_dir
-from tinyml.detect import GestureDetector, GestureRule, run_detector, threshold_q
-from tinyml.features import motion as mf
-from tinyml.tasks.magic_wand import MagicWandConfig, TASK
+from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
+from tinyml.quantize import threshold_q
+from tinyml.tasks.magic_wand.detect import GestureDetector, GestureRule, run_detector
+from tinyml.tasks.magic_wand import features as mf
+from tinyml.tasks.magic_wand.task import MagicWandConfig, TASK
 
 HARNESS = r"""
 #include <stdio.h>
@@ -59,7 +60,7 @@ class FakeInfo:
 def build_harness(tmp_path: Path, cfg: MagicWandConfig, info) -> Path:
     from tinyml import config
 
-    return build_c_harness(tmp_path, TASK.firmware(config.to_dict(cfg), info), HARNESS)
+    return build_c_harness(tmp_path, TASK.firmware(cfg, info), HARNESS)
 
 
 def real_stream():

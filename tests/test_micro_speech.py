@@ -10,12 +10,12 @@ import pytest
 from conftest import compile_sketch, run_cli
 from test_export import check_golden
 from tinyml import config
-from tinyml.data.speech import load_speech_dir, read_wav, which_set
-from tinyml.detect import CommandRecognizer
+from tinyml.tasks.micro_speech.data import load_speech_dir, read_wav, which_set
+from tinyml.tasks.micro_speech.recognizer import CommandRecognizer
 from tinyml.errors import TinyMLError
 from tinyml.export.render import render
-from tinyml.features import audio as fa
-from tinyml.tasks.micro_speech import TASK, MicroSpeechConfig
+from tinyml.tasks.micro_speech import features as fa
+from tinyml.tasks.micro_speech.task import TASK, MicroSpeechConfig
 
 
 def write(path, audio, rate=16000, width=2, channels=1):
@@ -103,7 +103,7 @@ def recognizer_files(cfg):
 
     info = FakeInfo(fa.INPUT_SCALE, fa.INPUT_ZERO_POINT, 49, 40, len(cfg.labels))
     info.inputs = (info.inputs[0].__class__("in", (1, 49, 40, 1), "int8", fa.INPUT_SCALE, -128),)
-    fw = TASK.firmware(config.to_dict(cfg), info)
+    fw = TASK.firmware(cfg, info)
     ctx = {"tool_version": "golden", **fw.context}
     return {out: render(t, ctx) for out, t in fw.extra_templates}
 
@@ -139,7 +139,7 @@ def test_recognizer_c_golden():
 
 
 def test_synthetic_corpus_is_deterministic():
-    from tinyml.data.synthetic_speech import synthetic_speech
+    from tinyml.tasks.micro_speech.synthetic import synthetic_speech
 
     a = synthetic_speech(("yes", "no"), 3, seed=5)
     b = synthetic_speech(("yes", "no"), 3, seed=5)
@@ -176,7 +176,7 @@ def test_train_export_evaluate_stream(tmp_path, shared_data):
 
 
 def test_training_split_follows_lists_or_speaker_hash(tmp_path):
-    from tinyml.data.speech import SpeechClip
+    from tinyml.tasks.micro_speech.data import SpeechClip
 
     cfg = MicroSpeechConfig()
     silent = np.zeros(16000, np.int16)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from tinyml.data.motion import MotionFormat, load_motion_dir, parse_imu_capture_csv, parse_tf_wand
+from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir, parse_imu_capture_csv, parse_tf_wand
 from tinyml.errors import TinyMLError
-from tinyml.features import motion as mf
+from tinyml.tasks.magic_wand import features as mf
 
 
 def test_tf_format_blocks_noise_and_windows():

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import build_c_harness, compile_sketch, run_cli
 from tinyml.errors import TinyMLError
-from tinyml.features import image as fi
+from tinyml.tasks.person_detection import features as fi
 from tinyml.modelinfo import TensorInfo
-from tinyml.tasks.person_detection import TASK, PersonDetectionConfig, layer_widths
+from tinyml.tasks.person_detection.task import TASK, PersonDetectionConfig, layer_widths
 
 HARNESS = r"""
 #include <stdio.h>
@@ -141,7 +141,7 @@ def test_synthetic_images_are_deterministic_and_labelled():
 
 
 def test_augmentation_keeps_shape_and_changes_pixels():
-    from tinyml.data.images import augment_image
+    from tinyml.tasks.person_detection.data import augment_image
 
     img = TASK.synthetic(PersonDetectionConfig(), 1, 0)[1].data
     rng = np.random.default_rng(0)
@@ -179,7 +179,7 @@ def coco_fixture(root: Path) -> tuple[Path, Path]:
 
 
 def test_vww_labels_follow_the_half_percent_box_rule(tmp_path):
-    from tinyml.data.vww import read_coco, vww_labels
+    from tinyml.tasks.person_detection.vww import read_coco, vww_labels
 
     _, ann = coco_fixture(tmp_path)
     labels = vww_labels(read_coco(ann))
@@ -218,7 +218,7 @@ def test_width_resolution_and_classes_are_configurable():
     model = TASK.build_model(cfg)
     assert tuple(model.input_shape) == (None, 64, 64, 1) and tuple(model.output_shape) == (None, 3)
     assert layer_widths(cfg)[-1] == 512
-    fw = TASK.firmware({"labels": ["none", "cat", "dog"], "positive_label": "cat", "image_size": 64},
+    fw = TASK.firmware(PersonDetectionConfig(labels=("none", "cat", "dog"), positive_label="cat", image_size=64),
                        type("Info", (), {"inputs": (TensorInfo("in", (1, 64, 64, 1), "int8", 2 / 255, -1),),
                                          "outputs": (TensorInfo("out", (1, 3), "int8", 1 / 256, -128),)})())
     assert fw.context["image"]["positive_index"] == 1 and fw.context["image"]["width"] == 64
@@ -235,7 +235,7 @@ def published(reference_models) -> Path:
 
 @pytest.fixture(scope="module")
 def reference_images(shared_data) -> np.ndarray:
-    from tinyml.data.images import read_gray
+    from tinyml.tasks.person_detection.data import read_gray
 
     root = shared_data / "tflm_reference" / "person_detection"
     # TFLM's person.bmp holds the int8 input bytes (pixel - 128, wrapped into a byte) rather than
@@ -265,8 +265,8 @@ def test_init_from_rebuilds_the_published_model(published, reference_images):
 
 @pytest.mark.slow
 def test_init_from_prunes_to_the_strongest_channels(published):
-    from tinyml.modelimport import import_layers
-    from tinyml.tasks.person_detection import seed_weights
+    from tinyml.tasks.person_detection.modelimport import import_layers
+    from tinyml.tasks.person_detection.task import seed_weights
 
     _, layers = import_layers(published.read_bytes())
     weights = seed_weights(layers, layer_widths(PersonDetectionConfig()), 2, "published")

@@ -8,7 +8,6 @@ stderr and a non-zero exit; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -24,15 +23,12 @@ def _labels(text: str | None) -> list[str] | None:
 
 
 def cmd_inspect(args) -> int:
-    from tinyml import tflm
     from tinyml.boards import BOARDS, get_board
-    from tinyml.export.pipeline import inspect_report, load_source
-    from tinyml.modelinfo import read_model
+    from tinyml.export.pipeline import Model, inspect_report, load_source
 
-    source = load_source(args.model)
-    info = read_model(source.model, str(args.model))
+    model = Model.read(load_source(args.model).model, str(args.model))
     boards = [get_board(args.board)] if args.board else list(BOARDS.values())
-    report = inspect_report(info, tflm.measure_arena(source.model), boards)
+    report = inspect_report(model.info, model.arena_measured, boards)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
@@ -182,16 +178,6 @@ def _as_task(source, task_name: str):
     return replace(source, task=task.name, labels=labels)
 
 
-def cmd_make_vww(args) -> int:
-    from tinyml.data.vww import build_vww
-
-    counts = build_vww(args.images, args.annotations, args.out, args.category, args.threshold)
-    missing = counts.pop("missing")
-    print(f"wrote {args.out}/: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-          + (f" ({missing} annotated images not found in {args.images})" if missing else ""))
-    return 0
-
-
 def cmd_quantize(args) -> int:
     import numpy as np
 
@@ -219,46 +205,20 @@ def cmd_quantize(args) -> int:
     return 0
 
 
-def _apply_sets(cfg, sets: list[str]):
-    """--set a.b=value (value parsed as JSON when it can be, comma lists become tuples)."""
-    from tinyml import config as config_mod
-
-    data = config_mod.to_dict(cfg)
-    for item in sets or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise TinyMLError(f"--set {item!r}: use KEY=VALUE, e.g. --set epochs=10")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw.split(",") if "," in raw else raw
-        node = data
-        parts = key.split(".")
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
-                raise TinyMLError(f"--set {key}: '{part}' is not a group of settings")
-            node = node[part]
-        if parts[-1] not in node:
-            raise TinyMLError(f"--set {key}: unknown setting '{parts[-1]}'; known: {', '.join(sorted(node))}")
-        node[parts[-1]] = value
-    try:
-        return config_mod.from_dict(type(cfg), data)
-    except TypeError as exc:
-        raise TinyMLError(f"bad --set value: {exc}") from None
-
-
 def cmd_train(args) -> int:
     from dataclasses import replace
 
+    from tinyml.config import apply_sets
+    from tinyml.run import write_run
     from tinyml.tasks import get_task
-    from tinyml.train import train_task, write_run
+    from tinyml.train import train_task
 
     task = get_task(args.task)
-    if not hasattr(task, "build_model"):
+    if not task.trains:
         raise TinyMLError(f"task '{args.task}' has no trainer")
-    cfg = _apply_sets(task.default_config(), args.set)
+    cfg = apply_sets(task.default_config(), args.set)
     if args.init_from:
-        if not hasattr(cfg, "init_from"):
+        if not task.accepts_init_from:
             raise TinyMLError(f"task '{task.name}' cannot start from a .tflite (--init-from)")
         cfg = replace(cfg, init_from=str(args.init_from))
     task.check_config(cfg)
@@ -268,7 +228,7 @@ def cmd_train(args) -> int:
         print(f"no --data given: training on the embedded synthetic {task.name} data ({args.synthetic} per class)")
         samples = task.synthetic(cfg, args.synthetic, cfg.seed)
     result = train_task(task, cfg, samples, show_epochs=True)
-    write_run(Path(args.out), result)
+    write_run(Path(args.out), result.run, result.model)
     r = result.report
     print(f"wrote {args.out}/: float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), "
           f"{r['flash_bytes']:,} B flash, arena {r['arena_bytes']:,} B, {r['total_seconds']} s")
@@ -276,17 +236,28 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from tinyml.train import evaluate_int8, load_run
+    from tinyml.config import apply_sets
+    from tinyml.fit import evaluate_int8
+    from tinyml.run import read_run
+    from tinyml.tasks import get_task
 
-    task, cfg, tflite = load_run(Path(args.run))
-    cfg = _apply_sets(cfg, args.set)  # e.g. the data's units/rate; model settings come from the run
+    run = read_run(Path(args.run))
+    task = get_task(run.task)
+    cfg = apply_sets(run.config, args.set)  # e.g. the data's units/rate; model settings come from the run
     if args.stream:
-        return _evaluate_stream(task, cfg, tflite, args)
+        report = task.evaluate_stream(run.model, cfg, Path(args.stream), Path(args.truth) if args.truth else None)
+        if args.json:
+            print(json.dumps(report, indent=2, sort_keys=True))
+        else:
+            print(f"{report['hits']} of {report['words']} words detected, {report['misses']} missed, "
+                  f"{report['false_accepts']} false accepts ({report['false_accepts_per_hour']:.1f} per hour) "
+                  f"in {report['seconds'] / 60:.1f} min")
+        return 0
     if not args.data:
         raise TinyMLError("pass --data DIR (a dataset) or --stream FILE.wav (a long recording)")
     samples = task.load(args.data, cfg)
     x, y = task.examples(samples, cfg, 0, cfg.seed)
-    result = evaluate_int8(task, tflite, x, y, cfg.labels)
+    result = evaluate_int8(task, run.model, x, y, task.labels(cfg))
     result.pop("scores")
     result["data"] = str(args.data)
     if args.json:
@@ -295,50 +266,6 @@ def cmd_evaluate(args) -> int:
         print(f"int8 accuracy {result['accuracy']:.3f} on {result['samples']} samples from {args.data}")
         for label, recall in result["per_class_recall"].items():
             print(f"  {label:<12} recall {recall if recall is None else round(recall, 3)}")
-    return 0
-
-
-def _evaluate_stream(task, cfg, tflite, args) -> int:
-    import csv
-
-    from tinyml.data.speech import read_wav
-
-    evaluate_stream = getattr(importlib.import_module(type(task).__module__), "evaluate_stream", None)
-    if evaluate_stream is None:
-        raise TinyMLError(f"task '{task.name}' has no streaming evaluation")
-    wav = Path(args.stream)
-    truth_file = Path(args.truth) if args.truth else wav.with_suffix(".csv")
-    try:
-        with truth_file.open() as fh:
-            truth = [(row[0], int(row[1])) for row in csv.reader(fh) if row and not row[0].startswith("#")]
-    except (OSError, ValueError, IndexError) as exc:
-        raise TinyMLError(f"{truth_file}: need 'word,start_ms' lines as ground truth ({exc})") from None
-    audio = read_wav(wav, cfg.frontend.sample_rate)
-    report = evaluate_stream(tflite, audio, truth, cfg)
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
-    else:
-        print(f"{report['hits']} of {report['words']} words detected, {report['misses']} missed, "
-              f"{report['false_accepts']} false accepts ({report['false_accepts_per_hour']:.1f} per hour) "
-              f"in {report['seconds'] / 60:.1f} min")
-    return 0
-
-
-def cmd_make_stream(args) -> int:
-    from tinyml.data.speech import build_stream, load_noise, write_wav
-    from tinyml.export.writer import write_text_atomic
-    from tinyml.tasks import get_task
-
-    task = get_task("micro_speech")
-    cfg = _apply_sets(task.default_config(), args.set)
-    clips = task.load(args.data, cfg)
-    noise = load_noise(Path(args.data), cfg.frontend.sample_rate)
-    audio, truth = build_stream(clips, noise, args.seconds, cfg.words, args.seed, cfg.frontend.sample_rate)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_wav(out, audio, cfg.frontend.sample_rate)
-    write_text_atomic(out.with_suffix(".csv"), "".join(f"{w},{t}\n" for w, t in truth))
-    print(f"wrote {out} ({args.seconds:.0f} s, {len(truth)} words) and {out.with_suffix('.csv')}")
     return 0
 
 
@@ -355,10 +282,12 @@ def cmd_capture(args) -> int:
         return 0
     if not args.task or not args.label:
         raise TinyMLError("capture needs --task and --label (or --list)")
-    from tinyml.capture.session import TASK_KINDS, CaptureOptions, run_capture
+    from tinyml.capture.session import CaptureOptions, run_capture
+    from tinyml.tasks import all_tasks, get_task
 
-    if args.task not in TASK_KINDS:
-        raise TinyMLError(f"unknown task '{args.task}'; choose one of: {', '.join(TASK_KINDS)}")
+    if get_task(args.task).capture_kind is None:
+        names = ", ".join(t.name for t in all_tasks() if t.capture_kind is not None)
+        raise TinyMLError(f"task '{args.task}' records nothing from a board; choose one of: {names}")
     path = find_board_port() if args.port == "auto" else args.port
     opts = CaptureOptions(task=args.task, label=args.label, out_dir=Path(args.out or f"datasets/{args.task}"),
                           count=args.count, seconds=args.seconds, person=args.person, plain=args.plain,
@@ -377,6 +306,8 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tinyml.tasks import NAMES, all_tasks
+
     p = argparse.ArgumentParser(
         prog="tinyml",
         description="Sensor data to full-int8 TensorFlow Lite Micro models and Arduino sketches.",
@@ -390,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("train", help="train a task's model → RUN/ (int8 model, config, report, plots)")
-    s.add_argument("task", help="task name, e.g. magic_wand")
+    s.add_argument("task", choices=NAMES, metavar="TASK", help="one of: " + ", ".join(NAMES))
     s.add_argument("--data", help="dataset folder (default: the embedded synthetic data)")
     s.add_argument("--out", required=True, help="run folder to write")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -409,28 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("make-stream", help="build a long test recording with known words from speech clips")
-    s.add_argument("--data", required=True, help="folder in the Speech Commands layout")
-    s.add_argument("--out", required=True, help="output .wav (ground truth goes to the .csv beside it)")
-    s.add_argument("--seconds", type=float, default=600.0)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="e.g. --set words=yes,no")
-    s.set_defaults(func=cmd_make_stream)
-
-    s = sub.add_parser("make-vww", help="Visual Wake Words folders (person / non_person) from COCO images")
-    s.add_argument("--images", required=True, help="COCO image folder, e.g. val2017/")
-    s.add_argument("--annotations", required=True, help="COCO instances_*.json")
-    s.add_argument("--out", required=True, help="dataset folder to fill with <class>/ sub-folders")
-    s.add_argument("--category", default="person", help="COCO category to detect (default person)")
-    s.add_argument("--threshold", type=float, default=0.005,
-                   help="smallest box area, as a fraction of the image, that counts (default 0.005)")
-    s.set_defaults(func=cmd_make_vww)
-
     s = sub.add_parser("capture", help="record labelled samples from a board over serial")
     s.add_argument("--list", action="store_true", help="list serial ports and exit")
     s.add_argument("--port", default="auto", help="serial port path, or auto (Arduino USB ids)")
     s.add_argument("--baud", type=int, default=115200)
-    s.add_argument("--task", help="magic_wand, micro_speech or person_detection")
+    s.add_argument("--task", choices=NAMES, metavar="TASK", help="task whose data you record: " + ", ".join(NAMES))
     s.add_argument("--label", help="class label of what you record")
     s.add_argument("--count", type=int, default=10, help="samples to record")
     s.add_argument("--seconds", type=float, default=2.0, help="length of one motion/audio sample")
@@ -483,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_emulate)
+    for task in all_tasks():  # subcommands a task brings (e.g. building a test set from its data)
+        for command in task.commands():
+            s = sub.add_parser(command.name, help=command.help)
+            command.add_arguments(s)
+            s.set_defaults(func=command.run)
     return p
 
 

@@ -42,3 +42,31 @@ def from_dict(cls, data: dict):
 def replace(config, **changes):
     """Copy with some fields changed, refusing unknown names."""
     return from_dict(type(config), {**to_dict(config), **changes})
+
+
+def apply_sets(cfg, sets: list[str] | None):
+    """--set a.b=value (value parsed as JSON when it can be, comma lists become tuples)."""
+    import json
+
+    data = to_dict(cfg)
+    for item in sets or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise TinyMLError(f"--set {item!r}: use KEY=VALUE, e.g. --set epochs=10")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw.split(",") if "," in raw else raw
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise TinyMLError(f"--set {key}: '{part}' is not a group of settings")
+            node = node[part]
+        if parts[-1] not in node:
+            raise TinyMLError(f"--set {key}: unknown setting '{parts[-1]}'; known: {', '.join(sorted(node))}")
+        node[parts[-1]] = value
+    try:
+        return from_dict(type(cfg), data)
+    except TypeError as exc:
+        raise TinyMLError(f"bad --set value: {exc}") from None

@@ -9,7 +9,6 @@ import json
 import time
 from pathlib import Path
 
-DEMO_TASKS = ("micro_speech", "magic_wand", "person_detection")
 DEMO_BOARD = "nano33ble_sense"
 
 
@@ -18,24 +17,24 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from tinyml.boards import get_board
-    from tinyml.export.pipeline import build_export, load_source
+    from tinyml.export.pipeline import ExportSource, build_export
     from tinyml.export.writer import write_files
-    from tinyml.tasks import get_task
-    from tinyml.train import train_task, write_run
+    from tinyml.run import write_run
+    from tinyml.tasks import demo_tasks
+    from tinyml.train import train_task
 
     board = get_board(board_key)
     rows = []
-    for name in DEMO_TASKS:
+    for task in demo_tasks():
+        name = task.name
         start = time.time()
-        task = get_task(name)
         cfg = task.quick_config() if quick else task.default_config()
         samples = task.synthetic(cfg, task.demo_examples_per_class(quick), cfg.seed)
         print(f"[{name}] generated {len(samples)} synthetic examples; training…", flush=True)
         result = train_task(task, cfg, samples, progress=lambda msg: print(f"[{name}] {msg}", flush=True),
                             show_epochs=True)
-        run_dir = out / "runs" / name
-        write_run(run_dir, result)
-        export = build_export(load_source(run_dir), board, name, None)
+        write_run(out / "runs" / name, result.run, result.model)
+        export = build_export(ExportSource.from_run(result.run, name), board, name, None)
         write_files(out / "arduino" / name, export.files)
         fits = [key for key, ok in export.fits.items() if ok]
         r = result.report

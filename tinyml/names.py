@@ -53,6 +53,20 @@ def c_string(text: str) -> str:
     return "".join(out)
 
 
+def c_float(value: float) -> str:
+    """A float literal that round-trips to the same float32 the model stores."""
+    import numpy as np
+
+    v = np.float32(value)
+    text = np.format_float_positional(v, unique=True, trim="0") if abs(v) >= 1e-4 or v == 0 else \
+        np.format_float_scientific(v, unique=True, trim="0")
+    if text.endswith("."):
+        text += "0"
+    if "." not in text and "e" not in text:
+        text += ".0"
+    return text + "f"
+
+
 def c_comment(text: str) -> str:
     """Text safe inside a // comment: printable ASCII only, no line continuation."""
     cleaned = "".join(ch if 0x20 <= ord(ch) < 0x7F else "?" for ch in text)

@@ -6,6 +6,7 @@ conversion, so the model carries no SHAPE/STRIDED_SLICE/PACK ops for a dynamic b
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -21,6 +22,12 @@ def quantize_array(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 def dequantize_array(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (np.asarray(q, dtype=np.float32) - np.float32(zero_point)) * np.float32(scale)
+
+
+def threshold_q(threshold: float, scale: float, zero_point: int) -> int:
+    """Smallest int8 score q with scale * (q - zero_point) >= threshold."""
+    q = math.ceil(threshold / scale + zero_point - 1e-9)
+    return max(-128, min(127, q))
 
 
 def _tf():

@@ -241,11 +241,11 @@ class VerifyResult:
         }
 
 
-def random_inputs(model: bytes, count: int, seed: int = 0) -> list[list[np.ndarray]]:
+def random_inputs(model: bytes, count: int, seed: int = 0, info=None) -> list[list[np.ndarray]]:
     """Seeded uniform inputs covering the full int8 range, one list per example."""
     from tinyml.modelinfo import read_model
 
-    info = read_model(model)
+    info = info or read_model(model)
     rng = np.random.default_rng(seed)
     examples = []
     for _ in range(count):
@@ -262,14 +262,15 @@ def random_inputs(model: bytes, count: int, seed: int = 0) -> list[list[np.ndarr
 
 
 def verify(model: bytes, examples: list[list[np.ndarray]] | None = None, count: int = 50, seed: int = 0,
-           arena: int | None = None) -> VerifyResult:
+           arena: int | None = None, info=None) -> VerifyResult:
     """Run the same int8 inputs through TFLM and LiteRT (reference kernels) and require identical outputs."""
     from tinyml.modelinfo import read_model
 
-    n_outputs = len(read_model(model).outputs)
+    info = info or read_model(model)
+    n_outputs = len(info.outputs)
     source = "given" if examples is not None else "random"
     if examples is None:
-        examples = random_inputs(model, count, seed)
+        examples = random_inputs(model, count, seed, info)
     micro = tflm_interpreter(model, arena)
     lite = litert_interpreter(model)
     mismatches = 0

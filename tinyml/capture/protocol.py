@@ -163,10 +163,6 @@ def decode_sample(msg: Message) -> tuple[int, int, list[float]]:
     return int(msg.fields[0]), int(msg.fields[1]), [float(v) for v in msg.fields[2:]]
 
 
-def encode_frame_part(seq: int, t_us: int, width: int, height: int, part: int, parts: int, data: bytes) -> bytes:
-    return encode("F", seq % SEQ_MOD, t_us, width, height, part, parts, base64.b64encode(data).decode())
-
-
 def decode_frame_part(msg: Message):
     seq, t_us, w, h, part, parts = (int(v) for v in msg.fields[:6])
     return seq, t_us, w, h, part, parts, base64.b64decode(msg.fields[6], validate=True)

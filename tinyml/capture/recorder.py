@@ -41,7 +41,6 @@ class Sample:
 
 @dataclass
 class Stats:
-    samples_kept: int = 0
     samples_discarded: int = 0
     gaps: int = 0
     resets: int = 0
@@ -116,7 +115,6 @@ class SampleCollector:
                         self.stats.samples_discarded += 1
                         self.stats.reasons.append("frame size mismatch")
                         return None
-                    self.stats.samples_kept += 1
                     return Sample("image", np.array([t_us]), np.frombuffer(raw, np.uint8).reshape(h, w),
                                   self.hello.rate_hz)
         except (ValueError, IndexError):
@@ -144,7 +142,6 @@ class SampleCollector:
             self.stats.samples_discarded += 1
             self.stats.reasons.append(f"rate {rate:.1f} Hz, nominal {self.hello.rate_hz:g} Hz")
             return None
-        self.stats.samples_kept += 1
         return Sample(kind, times, data, rate)
 
 

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.capture.protocol import Hello, Message, Parser, Rejected, encode, parse_hello
+from tinyml.capture.protocol import Hello, Message, Parser, encode, parse_hello
 from tinyml.capture.recorder import Sample, SampleCollector, write_sample
 from tinyml.errors import TinyMLError
-
-TASK_KINDS = {"magic_wand": "motion", "micro_speech": "audio", "person_detection": "image"}
 
 
 @dataclass
@@ -24,7 +22,7 @@ class CaptureOptions:
     """How one capture run behaves."""
 
     task: str
-    """magic_wand, micro_speech or person_detection."""
+    """Registry name of the task the samples are for (recorded in each file's header)."""
     label: str
     """Class label (validated as a safe folder name)."""
     out_dir: Path
@@ -59,7 +57,6 @@ class Link:
     def __init__(self, port):
         self.port = port
         self.parser = Parser()
-        self.garbage_bytes = 0
 
     def send(self, data: bytes) -> None:
         try:
@@ -73,11 +70,7 @@ class Link:
             data = self.port.read(4096)
         except Exception as exc:
             raise Disconnected(str(exc)) from None
-        out = self.parser.feed(data)
-        for item in out:
-            if isinstance(item, Rejected):
-                self.garbage_bytes += len(item.line)
-        return out
+        return self.parser.feed(data)
 
     def close(self) -> None:
         try:

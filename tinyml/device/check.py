@@ -95,8 +95,12 @@ def emulate_sketch(sketch_dir: str | Path, library: BoardLibrary, work: Path, re
 
     sketch_dir = Path(sketch_dir)
     manifest, model = read_sketch(sketch_dir)
+    from tinyml.config import from_dict
+
     task = get_task(str(manifest.get("task", "generic")))
-    case = task.device_case(manifest.get("config"), model, recording, seed)
+    saved = manifest.get("config")
+    config = from_dict(task.config_class, saved) if isinstance(saved, dict) and task.config_class else None
+    case = task.device_case(config, model, recording, seed)
     image = build_sketch(sketch_dir, library, work / "build")
     run = emulate.run(image, case.inputs, timeout_s=timeout_s, workdir=work / "run")
     if not any(line.startswith("ready") for line in run.lines):

@@ -5,17 +5,39 @@ Each step is a separate function; the CLI adds reading and writing around them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyml.boards import BOARDS, Board, arena_with_margin
-from tinyml.errors import BudgetError, ModelError
+from tinyml.errors import BudgetError
 from tinyml.export.sketch import check_labels, sketch_files
 from tinyml.modelinfo import ModelInfo, load_model_bytes, read_model
 from tinyml.tasks import get_task
 from tinyml.tflm import ARENA_METHOD
 
+
+@dataclass(frozen=True)
+class Model:
+    """A model as export and inspect use it: parsed once, its arena measured once."""
+
+    data: bytes
+    """The .tflite bytes."""
+    info: ModelInfo
+    """What the flatbuffer says."""
+    arena_measured: int
+    """Tensor arena measured in the TFLM interpreter."""
+
+    @property
+    def arena_total(self) -> int:
+        """What the sketch reserves: measured plus the stated margin."""
+        return arena_with_margin(self.arena_measured)
+
+    @classmethod
+    def read(cls, data: bytes, source: str = "the model") -> "Model":
+        from tinyml import tflm
+
+        info = read_model(data, source)
+        return cls(data=data, info=info, arena_measured=tflm.measure_arena(data))
 
 
 def board_fit(board: Board, flash: int, arena_measured: int) -> dict:
@@ -75,30 +97,27 @@ class ExportSource:
     """Registry name of the task ('generic' for a bare model)."""
     labels: tuple[str, ...]
     """Labels recorded by training, empty when unknown."""
-    config: dict | None
-    """The run's saved config, or None."""
+    config: object | None
+    """The run's typed config, or None for a bare model."""
     stem: str
     """Default sketch name source (file or folder name)."""
 
+    @classmethod
+    def from_run(cls, run, stem: str) -> "ExportSource":
+        return cls(model=run.model, task=run.task, labels=run.labels, config=run.config, stem=stem)
+
 
 def load_source(path: str | Path) -> ExportSource:
-    """Read MODEL.tflite, or RUN/ (model.tflite + run.json written by `tinyml train`)."""
+    """Read MODEL.tflite, or RUN/ (written by `tinyml train`)."""
+    from tinyml.errors import ModelError
+    from tinyml.run import is_run_dir, read_run
+
     p = Path(path)
     if p.is_dir():
-        run_file = p / "run.json"
-        if not run_file.is_file():
+        if not is_run_dir(p):
             raise ModelError(f"{p} is a folder without run.json; pass a .tflite file or a `tinyml train` run folder")
-        try:
-            run = json.loads(run_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{run_file}: unreadable run description ({exc})") from None
-        return ExportSource(
-            model=load_model_bytes(p / "model.tflite"),
-            task=str(run.get("task", "generic")),
-            labels=tuple(run.get("labels", ())),
-            config=run.get("config"),
-            stem=str(run.get("task", p.name)),
-        )
+        run = read_run(p)
+        return ExportSource.from_run(run, run.task)
     return ExportSource(model=load_model_bytes(p), task="generic", labels=(), config=None, stem=p.stem)
 
 
@@ -131,6 +150,8 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
                  verify_count: int = 20, seed: int = 0) -> ExportResult:
     """Check, measure, verify and render; raises a one-line TinyMLError on anything unfit."""
     from tinyml import tflm
+    from tinyml.budgets import check_budget
+    from tinyml.export.resolver import resolver_methods
 
     info = read_model(source.model)
     info.require_full_int8()
@@ -138,19 +159,15 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
     task = get_task(source.task)
     firmware = task.firmware(source.config, info)
     labels = check_labels(labels or list(source.labels), info.outputs[0].elements)
-    from tinyml.export.resolver import resolver_methods
-
     resolver_methods(info)  # refuse unsupported ops before spending time in interpreters
-    arena = tflm.measure_arena(source.model)
-    from tinyml.budgets import check_budget
-
+    model = Model(data=source.model, info=info, arena_measured=tflm.measure_arena(source.model))
+    arena = model.arena_measured
     if source.config is not None:  # budgets bind the models tinyml trains; a bare .tflite meets the board only
         check_budget(task.name, info.flash_bytes, arena)
     require_fit(board, info.flash_bytes, arena)
-    result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024)
+    result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024, info=info)
     tflm.require_identical(result)
-    files = sketch_files(source.model, info, arena, board, name, labels, task.name, firmware, result.as_dict(),
-                         source.config)
+    files = sketch_files(model, board, name, labels, task.name, firmware, result.as_dict(), source.config)
     return ExportResult(files=files, info=info, arena_measured=arena, verified=result.as_dict(),
                         libraries=board.libraries(firmware.sensor_roles),
                         fits={b.key: board_fit(b, info.flash_bytes, arena)["fits"] for b in BOARDS.values()})

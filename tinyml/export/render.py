@@ -7,11 +7,12 @@ from pathlib import Path
 
 import jinja2
 
-from tinyml.names import c_comment, c_string
+from tinyml.names import c_comment, c_float, c_string
 
 
 def templates_dir() -> Path:
-    """firmware_templates/ beside the package in a checkout, else the copy installed as package data."""
+    """The spine's templates (model data, settings, resolver): firmware_templates/ beside the package
+    in a checkout, else the copy installed as package data."""
     checkout = Path(__file__).resolve().parents[2] / "firmware_templates"
     if (checkout / "__init__.py").is_file():
         return checkout
@@ -20,11 +21,18 @@ def templates_dir() -> Path:
     return Path(str(files("tinyml.firmware_templates")))
 
 
+def task_template_dirs() -> dict[str, Path]:
+    """Each task folder's templates/, under the task's name: 'magic_wand/sketch.ino.j2'."""
+    tasks = Path(__file__).resolve().parents[1] / "tasks"
+    return {d.parent.name: d for d in sorted(tasks.glob("*/templates")) if d.is_dir()}
+
+
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """Templates are named after the file they produce; undefined values are errors."""
+    per_task = {name: jinja2.FileSystemLoader(str(d)) for name, d in task_template_dirs().items()}
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(templates_dir())), jinja2.PrefixLoader(per_task)]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -35,20 +43,6 @@ def environment() -> jinja2.Environment:
     env.filters["c_comment"] = c_comment
     env.filters["c_float"] = c_float
     return env
-
-
-def c_float(value: float) -> str:
-    """A float literal that round-trips to the same float32 the model stores."""
-    import numpy as np
-
-    v = np.float32(value)
-    text = np.format_float_positional(v, unique=True, trim="0") if abs(v) >= 1e-4 or v == 0 else \
-        np.format_float_scientific(v, unique=True, trim="0")
-    if text.endswith("."):
-        text += "0"
-    if "." not in text and "e" not in text:
-        text += ".0"
-    return text + "f"
 
 
 def render(template: str, context: dict) -> str:

@@ -9,12 +9,11 @@ import hashlib
 import json
 
 from tinyml import __version__
-from tinyml.boards import ARENA_MARGIN_RULE, Board, arena_with_margin
+from tinyml.boards import ARENA_MARGIN_RULE, Board
 from tinyml.errors import TinyMLError
 from tinyml.export.carray import c_array_body
 from tinyml.export.render import render
 from tinyml.export.resolver import resolver_methods
-from tinyml.modelinfo import ModelInfo
 from tinyml.tasks.base import Firmware
 from tinyml.tflm import ARENA_METHOD
 
@@ -38,22 +37,24 @@ def check_labels(labels: list[str] | None, outputs: int) -> list[str]:
 
 
 def sketch_files(
-    model: bytes,
-    info: ModelInfo,
-    arena_measured: int,
+    model,
     board: Board,
     name: str,
     labels: list[str],
     task: str,
     firmware: Firmware,
     verified: dict | None = None,
-    config: dict | None = None,
+    config=None,
 ) -> dict[str, str]:
-    """{path relative to the sketch folder: text} for the whole sketch, manifest included."""
+    """{path relative to the sketch folder: text} for the whole sketch, manifest included.
+
+    `model` is an export Model (bytes, parsed info, measured arena); `config` the typed run config."""
+    from tinyml import config as config_mod
+
+    info, arena_measured, arena_total = model.info, model.arena_measured, model.arena_total
     output = info.outputs[0]
     input_ = info.inputs[0]
     ops = resolver_methods(info)
-    arena_total = arena_with_margin(arena_measured)
     libraries = board.libraries(firmware.sensor_roles)
     context = {
         "tool_version": __version__,
@@ -62,7 +63,7 @@ def sketch_files(
         "board": board,
         "libraries": libraries,
         "sensors": {role: board.sensors[role] for role in firmware.sensor_roles if role in board.sensors},
-        "model": {"sha256": info.sha256, "flash_bytes": info.flash_bytes, "array_body": c_array_body(model)},
+        "model": {"sha256": info.sha256, "flash_bytes": info.flash_bytes, "array_body": c_array_body(model.data)},
         "input": {**input_.as_dict(), "elements": input_.elements},
         "output": {**output.as_dict(), "elements": output.elements},
         "labels": labels,
@@ -96,7 +97,7 @@ def sketch_files(
                   "method": ARENA_METHOD},
         "feature_constants": {c.name: c.value for c in firmware.constants},
         "verified": verified,
-        "config": config,
+        "config": config_mod.to_dict(config) if config is not None else None,
         "files": {path: hashlib.sha256(text.encode()).hexdigest() for path, text in sorted(files.items())},
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n"

@@ -1,12 +1,18 @@
-"""The interface every task implements, and the firmware pieces it hands to export."""
+"""The interface every task implements, and the firmware pieces it hands to export.
+
+The CLI, training, export, capture, emulation and the demo use tasks only through `Task`;
+none of them names a task. A task without a trainer (the generic one) keeps the defaults,
+which refuse training with a one-line message.
+"""
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tinyml.errors import TinyMLError
-from tinyml.export.render import c_float
-from tinyml.names import safe_label
+from tinyml.names import c_float, safe_label
 
 
 def check_class_labels(labels) -> None:
@@ -42,7 +48,7 @@ class Firmware:
     """What a task adds to the generic export: its sketch, extra files and shared constants."""
 
     sketch_template: str
-    """Template rendered as <name>/<name>.ino."""
+    """Template rendered as <name>/<name>.ino ('<task>/<file>.j2' from the task's templates/ folder)."""
     extra_templates: tuple[tuple[str, str], ...] = ()
     """(output file name, template) pairs, e.g. the task's preprocessing in plain C."""
     sensor_roles: tuple[str, ...] = ()
@@ -53,49 +59,115 @@ class Firmware:
     """Extra values for the task's templates (e.g. integer scaling derived from the model)."""
 
 
-class Task:
-    """Base for tasks. Subclasses override what they provide."""
+@dataclass(frozen=True)
+class TaskCommand:
+    """An extra `tinyml` subcommand a task brings (e.g. building a test recording from its data)."""
+
+    name: str
+    """Subcommand name, e.g. 'make-stream'."""
+    help: str
+    """One line for `tinyml --help`."""
+    add_arguments: object
+    """Callable(argparse parser) adding the command's options."""
+    run: object
+    """Callable(args) -> exit code; raises TinyMLError for bad input."""
+
+
+class Task(abc.ABC):
+    """Base for tasks. `firmware` is required; a trainable task overrides the training hooks."""
 
     name: str = ""
-    """Registry name."""
+    """Registry name (the task's folder under tinyml/tasks/)."""
     description: str = ""
-    """One line for `--help`."""
+    """One line shown in `tinyml train --help` and `tinyml capture --help`."""
     config_class: type | None = None
     """The task's frozen config dataclass (its defaults are the default config); None without a trainer."""
+    capture_kind: str | None = None
+    """What `tinyml capture` records for this task: 'motion', 'audio', 'image', or None (no capture)."""
+    demo_order: int | None = None
+    """Position in `tinyml demo` (None: not in the demo)."""
+    accepts_init_from: bool = False
+    """Whether `tinyml train --init-from MODEL.tflite` can seed this task's model (config field init_from)."""
+
+    # ---- configuration ----
+    @property
+    def trains(self) -> bool:
+        return self.config_class is not None
 
     def default_config(self):
         return self.config_class() if self.config_class is not None else None
 
+    def quick_config(self):
+        """A smaller config for `tinyml demo --quick` and the tests."""
+        return self.default_config()
+
+    def check_config(self, cfg) -> None:
+        """Refuse a config that cannot train, with a one-line message."""
+
+    def labels(self, cfg) -> tuple[str, ...]:
+        return tuple(cfg.labels)
+
+    def demo_examples_per_class(self, quick: bool) -> int:
+        return 40 if quick else 100
+
+    # ---- data ----
+    def _no_trainer(self):
+        return TinyMLError(f"task '{self.name}' has no trainer; choose a task that trains")
+
+    def load(self, data_dir, cfg) -> list:
+        """Labelled recordings from a dataset folder in a layout the task reads."""
+        raise self._no_trainer()
+
+    def synthetic(self, cfg, n_per_class: int, seed: int) -> list:
+        """The embedded default data, generated in code."""
+        raise self._no_trainer()
+
     def split(self, samples, cfg):
         """(train indices, validation indices); by recorder when the data names 3 or more."""
-        from tinyml.train import split_indices
+        from tinyml.splits import split_indices
 
         return split_indices(samples, cfg.val_fraction, cfg.seed)
-
-    def representative(self, x):
-        """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
-        return x
 
     def extra_training(self, cfg) -> list:
         """Recordings added to every training split (never to validation); none by default."""
         return []
 
+    def examples(self, samples, cfg, augment_copies: int = 0, seed: int = 0):
+        """(features, int labels) for recordings, with augmented copies."""
+        raise self._no_trainer()
+
+    # ---- model ----
+    def model_inputs(self, x):
+        """Float model inputs from features."""
+        return x
+
+    def int8_inputs(self, x, info):
+        """Exactly the int8 bytes the firmware feeds the model for features x (ModelInfo `info`)."""
+        raise self._no_trainer()
+
+    def representative(self, x):
+        """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
+        return x
+
     def targets(self, cfg, x, y):
         """Training targets for examples x: int labels, or (N, classes) soft scores (e.g. distillation)."""
         return y
 
-    def firmware(self, config: dict | None, info) -> Firmware:
-        """Firmware pieces for a model (ModelInfo `info`) trained with `config` (None for a bare .tflite)."""
-        raise NotImplementedError
+    def build_model(self, cfg):
+        """The Keras model for a config."""
+        raise self._no_trainer()
 
-    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+    # ---- firmware and the board ----
+    @abc.abstractmethod
+    def firmware(self, config, info) -> Firmware:
+        """Firmware pieces for a model (ModelInfo `info`) trained with typed `config` (None for a bare .tflite)."""
+
+    def device_case(self, config, model: bytes, recording: str | None, seed: int = 0):
         """Input for the emulated board (`tinyml emulate`) and the lines Python predicts it prints.
 
         The generic sketch reads one input vector per Serial line: `recording` is a text file of
         such lines; by default 30 seeded vectors spanning the whole int8 range are sent.
         """
-        from pathlib import Path
-
         import numpy as np
 
         from tinyml.device.emulate import DeviceCase, Inputs
@@ -112,3 +184,12 @@ class Task:
         real = (q - t.zero_point) * t.scale
         text = "".join(" ".join(f"{v:.9g}" for v in row) + "\n" for row in real)
         return DeviceCase(Inputs(serial=text.encode()), None, "30 seeded random input vectors over Serial")
+
+    # ---- optional capabilities ----
+    def evaluate_stream(self, model: bytes, cfg, recording: Path, truth: Path | None) -> dict:
+        """Score a long recording as the sketch runs it (hits, misses, false accepts)."""
+        raise TinyMLError(f"task '{self.name}' has no streaming evaluation; use --data")
+
+    def commands(self) -> tuple[TaskCommand, ...]:
+        """Extra subcommands this task adds to `tinyml`."""
+        return ()

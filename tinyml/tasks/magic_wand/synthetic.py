@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyml.data.motion import MotionSample
+from tinyml.tasks.magic_wand.data import MotionSample
 
 G = 9.80665
 SHAPES = {

@@ -28,12 +28,6 @@ class ImportedLayer:
     """Dequantized float32 weights in the Keras layout."""
     bias: np.ndarray
     """Dequantized float32 bias, one per output channel."""
-    strides: int
-    """Stride (square)."""
-    padding: str
-    """'same' or 'valid'."""
-    activation: str | None
-    """Fused activation: 'relu6', 'relu' or None."""
 
 
 def _dequantize(model, tensor) -> np.ndarray:
@@ -77,28 +71,26 @@ def import_layers(data: bytes, source: str = "the model") -> tuple[tuple[int, ..
             b = (_dequantize(model, sg.tensors[op.inputs[2]]) if len(op.inputs) > 2 and op.inputs[2] >= 0
                  else np.zeros(w.shape[0] if name != "DEPTHWISE_CONV_2D" else w.shape[-1], np.float32))
             opts = op.builtinOptions
-            act = _ACTIVATIONS.get(opts.fusedActivationFunction, "unsupported")
-            if act == "unsupported":
+            # the Keras rebuild has fixed strides, padding and activations; refuse what it cannot express
+            if _ACTIVATIONS.get(opts.fusedActivationFunction, "unsupported") == "unsupported":
                 raise ModelError(f"{source}: fused activation {opts.fusedActivationFunction} is not supported")
             if name == "FULLY_CONNECTED":
-                layers.append(ImportedLayer("dense", w.T.copy(), b, 1, "valid", act))
+                layers.append(ImportedLayer("dense", w.T.copy(), b))
                 continue
-            padding = "same" if opts.padding == 0 else "valid"
-            stride = int(opts.strideH)
             if name == "CONV_2D":
                 kernel = np.transpose(w, (1, 2, 3, 0))  # OHWI → HWIO
                 if kernel.shape[:2] == (1, 1) and layers and layers[-1].kind in ("conv", "depthwise") \
                         and sg.tensors[op.inputs[0]].shape[1] == 1 and sg.tensors[op.inputs[0]].shape[2] == 1:
-                    layers.append(ImportedLayer("dense", kernel[0, 0], b, 1, "valid", act))
+                    layers.append(ImportedLayer("dense", kernel[0, 0], b))
                 else:
-                    layers.append(ImportedLayer("conv", kernel, b, stride, padding, act))
+                    layers.append(ImportedLayer("conv", kernel, b))
             else:
                 in_ch = sg.tensors[op.inputs[0]].shape[3]
                 out_ch = w.shape[3]
                 if in_ch == out_ch:
-                    layers.append(ImportedLayer("depthwise", w[0][..., None], b, stride, padding, act))
+                    layers.append(ImportedLayer("depthwise", w[0][..., None], b))
                 elif in_ch == 1:  # a first conv on one channel, converted as depthwise x multiplier
-                    layers.append(ImportedLayer("conv", w[0][:, :, None, :], b, stride, padding, act))
+                    layers.append(ImportedLayer("conv", w[0][:, :, None, :], b))
                 else:
                     raise ModelError(f"{source}: depthwise convolutions with a channel multiplier are not supported")
     except ModelError:

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from tinyml.data.speech import SILENCE, UNKNOWN, SpeechClip, fit_clip
+from tinyml.tasks.micro_speech.data import SILENCE, UNKNOWN, SpeechClip, fit_clip
 from tinyml.errors import TinyMLError
 
 UNKNOWN_WORDS = (
@@ -136,7 +136,7 @@ def synthetic_speech(words: tuple[str, ...], n_per_class: int, seed: int = 0, sa
     import sys
 
     args = pickle.dumps((tuple(words), n_per_class, seed, sample_rate, clip_samples))
-    proc = subprocess.run([sys.executable, "-m", "tinyml.data.synthetic_speech"], input=args, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "tinyml.tasks.micro_speech.synthetic"], input=args, capture_output=True)
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
         raise TinyMLError(f"synthetic speech generation failed: {tail[0][:300]}")

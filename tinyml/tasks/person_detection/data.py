@@ -2,7 +2,7 @@
 
 Images are read with Pillow, converted to 8-bit grayscale (ITU-R 601 luma, as the camera's
 grayscale mode gives), and reduced with the same crop-and-average as the board
-(`tinyml.features.image.crop_scale`). Files named `<person>_nohash_<n>.png` (what `tinyml
+(`tinyml.tasks.person_detection.features.crop_scale`). Files named `<person>_nohash_<n>.png` (what `tinyml
 capture` writes) keep their recorder for splits; other files are their own group.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinyMLError
-from tinyml.features.image import crop_scale
+from tinyml.tasks.person_detection.features import crop_scale
 from tinyml.names import recorder_of, safe_label
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")

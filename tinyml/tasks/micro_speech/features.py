@@ -17,6 +17,11 @@ import numpy as np
 # device formula above → scale 666/256 * 10/256 and zero point -128 (the reference model's).
 INPUT_SCALE = 0.10171568393707275
 INPUT_ZERO_POINT = -128
+# The device's integer conversion of a 16-bit front-end value v: (v * 256 + ROUND) / DIVISOR - 128.
+# The sketch's FeatureToInt8 is rendered from these, so there is one copy.
+INT8_MULTIPLIER = 256
+INT8_ROUND = 333
+INT8_DIVISOR = 666
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +97,7 @@ def frontend_uint16(audio: np.ndarray, s: FrontendSettings = FrontendSettings())
 def to_int8(v: np.ndarray) -> np.ndarray:
     """Front-end output → int8 as the device code computes it (integer, truncating division)."""
     v = np.asarray(v, dtype=np.int64)
-    q = (v * 256 + 333) // 666 - 128  # v >= 0, so floor == C's truncation
+    q = (v * INT8_MULTIPLIER + INT8_ROUND) // INT8_DIVISOR + INPUT_ZERO_POINT  # v >= 0: floor == C's truncation
     return np.clip(q, -128, 127).astype(np.int8)
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.data.speech import SILENCE, UNKNOWN, SpeechClip, augment_clip, load_speech_dir
+from tinyml.tasks.micro_speech.data import SILENCE, UNKNOWN, SpeechClip, augment_clip, load_speech_dir
 from tinyml.errors import TinyMLError
-from tinyml.features import audio as fa
+from tinyml.tasks.micro_speech import features as fa
 from tinyml.names import safe_label
 from tinyml.tasks.base import FeatureConstant, Firmware, Task
+from tinyml.tasks.micro_speech.recognizer import RECOGNIZER_MAX_RESULTS
 
 NOISE_LABEL = ""  # clips with this label are background-noise sources, not examples
 FIRST_WORD = 2  # class 0 is silence, 1 unknown: the recognizer reports classes from here on
@@ -96,6 +97,8 @@ class MicroSpeechTask(Task):
     name = "micro_speech"
     description = "keyword spotting (yes/no by default) on TFLM micro front-end features"
     config_class = MicroSpeechConfig
+    capture_kind = "audio"
+    demo_order = 1
 
     def quick_config(self) -> MicroSpeechConfig:
         return MicroSpeechConfig(epochs=6, augment_copies=1)
@@ -112,7 +115,7 @@ class MicroSpeechTask(Task):
             raise TinyMLError(f"model '{cfg.model}' is not one of tiny_conv, ds_cnn")
 
     def load(self, data_dir, cfg: MicroSpeechConfig) -> list[SpeechClip]:
-        from tinyml.data.speech import load_noise
+        from tinyml.tasks.micro_speech.data import load_noise
 
         s = cfg.frontend
         clips = load_speech_dir(data_dir, cfg.words, s.sample_rate, s.samples, cfg.unknown_ratio,
@@ -121,15 +124,15 @@ class MicroSpeechTask(Task):
         return clips + [SpeechClip(n, NOISE_LABEL, "noise", "background") for n in noise]
 
     def synthetic(self, cfg: MicroSpeechConfig, n_per_class: int, seed: int) -> list[SpeechClip]:
-        from tinyml.data.synthetic_speech import synthetic_speech
+        from tinyml.tasks.micro_speech.synthetic import synthetic_speech
 
         return synthetic_speech(cfg.words, n_per_class, seed, cfg.frontend.sample_rate, cfg.frontend.samples)
 
     def split(self, samples: list[SpeechClip], cfg: MicroSpeechConfig):
         """The official Speech Commands split: validation_list.txt/testing_list.txt when the dataset has
         them, else the hash of the speaker id. Noise sources always train."""
-        from tinyml.data.speech import list_split, which_set
-        from tinyml.train import split_indices
+        from tinyml.tasks.micro_speech.data import list_split, which_set
+        from tinyml.splits import split_indices
 
         lists: dict[Path, dict[str, str]] = {}
         share = 100 * cfg.val_fraction / 2
@@ -155,7 +158,7 @@ class MicroSpeechTask(Task):
     def examples(self, samples: list[SpeechClip], cfg: MicroSpeechConfig, augment_copies: int = 0,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(N, slices, channels) int8 features (what the board computes) and int labels."""
-        from tinyml.data.synthetic_speech import generated_noise
+        from tinyml.tasks.micro_speech.synthetic import generated_noise
 
         rng = np.random.default_rng(seed)
         s = cfg.frontend
@@ -212,12 +215,10 @@ class MicroSpeechTask(Task):
         out = keras.layers.Dense(n, activation="softmax")(x)
         return keras.Model(inp, out, name="micro_speech")
 
-    def firmware(self, config: dict | None, info) -> Firmware:
-        from tinyml.config import from_dict
-
+    def firmware(self, config: MicroSpeechConfig | None, info) -> Firmware:
         # a bare .tflite (e.g. the published model) gets the default front end and recognizer,
         # which are the reference's; int8_inputs refuses a model whose input does not match them
-        cfg = from_dict(MicroSpeechConfig, config) if config is not None else MicroSpeechConfig()
+        cfg = config if config is not None else MicroSpeechConfig()
         self.int8_inputs(np.zeros((1, info.inputs[0].elements), np.int8), info)  # refuses a mismatched input
         s, r = cfg.frontend, cfg.recognizer
         constants = (
@@ -236,21 +237,44 @@ class MicroSpeechTask(Task):
             ),
             sensor_roles=("mic",),
             constants=constants,
-            context={"frontend": s, "inference_every_ms": cfg.inference_every_ms, "recognizer": {
+            context={"frontend": s, "inference_every_ms": cfg.inference_every_ms,
+                     "feature_int8": {"multiplier": fa.INT8_MULTIPLIER, "round": fa.INT8_ROUND,
+                                      "divisor": fa.INT8_DIVISOR, "zero_point": fa.INPUT_ZERO_POINT},
+                     "recognizer": {"max_results": RECOGNIZER_MAX_RESULTS,
                 "classes": len(cfg.labels), "first_word": FIRST_WORD, "average_window_ms": r.average_window_ms,
                 "detection_threshold": r.detection_threshold, "suppression_ms": r.suppression_ms,
                 "minimum_count": r.minimum_count}},
         )
 
-    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+    def evaluate_stream(self, model: bytes, cfg: MicroSpeechConfig, recording: Path, truth: Path | None) -> dict:
+        """A long WAV and its 'word,start_ms' ground truth (default: the .csv beside it) scored as the sketch runs."""
+        import csv
+
+        from tinyml.tasks.micro_speech.data import read_wav
+
+        truth_file = Path(truth) if truth else Path(recording).with_suffix(".csv")
+        try:
+            with truth_file.open() as fh:
+                words = [(row[0], int(row[1])) for row in csv.reader(fh) if row and not row[0].startswith("#")]
+        except (OSError, ValueError, IndexError) as exc:
+            raise TinyMLError(f"{truth_file}: need 'word,start_ms' lines as ground truth ({exc})") from None
+        return evaluate_stream(model, read_wav(Path(recording), cfg.frontend.sample_rate), words, cfg)
+
+    def commands(self):
+        from tinyml.tasks.base import TaskCommand
+        from tinyml.tasks.micro_speech.commands import add_make_stream_arguments, make_stream
+
+        return (TaskCommand("make-stream", "build a long test recording with known words from speech clips",
+                            add_make_stream_arguments, make_stream),)
+
+    def device_case(self, config: MicroSpeechConfig | None, model: bytes, recording: str | None, seed: int = 0):
         """Audio (a WAV, else synthetic clips one after another) played into the PDM stand-in; Python
         predicts every "Heard ..." line with the same streaming front end and recognizer."""
-        from tinyml.config import from_dict
-        from tinyml.data.speech import read_wav
-        from tinyml.detect import CommandRecognizer
+        from tinyml.tasks.micro_speech.data import read_wav
+        from tinyml.tasks.micro_speech.recognizer import CommandRecognizer
         from tinyml.device.emulate import DeviceCase, Inputs
 
-        cfg = from_dict(MicroSpeechConfig, config) if config is not None else MicroSpeechConfig()
+        cfg = config if config is not None else MicroSpeechConfig()
         rate = cfg.frontend.sample_rate
         if recording is None:
             clips = self.synthetic(cfg, 1, seed)
@@ -319,7 +343,7 @@ def stream_report(detections: list[tuple[int, str]], truth: list[tuple[str, int]
 
 
 def evaluate_stream(tflite: bytes, audio: np.ndarray, truth: list[tuple[str, int]], cfg: MicroSpeechConfig) -> dict:
-    from tinyml.detect import CommandRecognizer
+    from tinyml.tasks.micro_speech.recognizer import CommandRecognizer
 
     times, scores = stream_scores(tflite, audio, cfg)
     r = cfg.recognizer

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.data.motion import MotionFormat, MotionSample, load_motion_dir
-from tinyml.detect import GestureDetector, GestureRule, threshold_q
+from tinyml.tasks.magic_wand.data import MotionFormat, MotionSample, load_motion_dir
+from tinyml.quantize import threshold_q
+from tinyml.tasks.magic_wand.detect import GestureDetector, GestureRule
 from tinyml.errors import TinyMLError
-from tinyml.features import motion as mf
+from tinyml.tasks.magic_wand import features as mf
 from tinyml.tasks.base import FeatureConstant, Firmware, Task, check_class_labels
 
 
@@ -53,7 +54,7 @@ class MagicWandConfig:
 
 
 def _rotation(angles: np.ndarray) -> np.ndarray:
-    from tinyml.data.synthetic_motion import _rotation as rot
+    from tinyml.tasks.magic_wand.synthetic import _rotation as rot
 
     return rot(*angles)
 
@@ -86,6 +87,8 @@ class MagicWandTask(Task):
     name = "magic_wand"
     description = "accelerometer gestures (wing, ring, slope, negative) from an IMU"
     config_class = MagicWandConfig
+    capture_kind = "motion"
+    demo_order = 2
 
     def quick_config(self) -> MagicWandConfig:
         """Smoke-test size for `tinyml demo --quick`."""
@@ -108,14 +111,14 @@ class MagicWandTask(Task):
         return load_motion_dir(data_dir, fmt, cfg.labels)
 
     def extra_training(self, cfg: MagicWandConfig) -> list[MotionSample]:
-        from tinyml.data.synthetic_motion import synthetic_negatives
+        from tinyml.tasks.magic_wand.synthetic import synthetic_negatives
 
         if not cfg.synthetic_negatives or cfg.negative_label not in cfg.labels or cfg.features.axes != 3:
             return []
         return synthetic_negatives(cfg.synthetic_negatives, cfg.seed, label=cfg.negative_label)
 
     def synthetic(self, cfg: MagicWandConfig, n_per_class: int, seed: int) -> list[MotionSample]:
-        from tinyml.data.synthetic_motion import synthetic_wand
+        from tinyml.tasks.magic_wand.synthetic import synthetic_wand
 
         if cfg.features.axes != 3:
             raise TinyMLError("the synthetic wand data has 3 accelerometer axes; set features.axes = 3")
@@ -171,12 +174,10 @@ class MagicWandTask(Task):
         return GestureDetector(cfg.rule, negative,
                                threshold_q(cfg.rule.threshold, tout.scale, tout.zero_point))
 
-    def firmware(self, config: dict | None, info) -> Firmware:
-        from tinyml.config import from_dict
-
+    def firmware(self, config: MagicWandConfig | None, info) -> Firmware:
         if config is None:
             raise TinyMLError("a magic_wand sketch needs the training run folder (RUN/), not just a .tflite")
-        cfg = from_dict(MagicWandConfig, config)
+        cfg = config
         f = cfg.features
         tin = info.inputs[0]
         if tin.elements != f.window * f.axes:
@@ -212,16 +213,15 @@ class MagicWandTask(Task):
             context={"motion": motion, "gesture": gesture},
         )
 
-    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+    def device_case(self, config: MagicWandConfig | None, model: bytes, recording: str | None, seed: int = 0):
         """IMU readings (a recording file or folder, else synthetic gestures) played back in one stream;
         Python predicts every "Heard ..." line from the same readings and device timestamps."""
-        from tinyml.config import from_dict
-        from tinyml.data.motion import CAPTURE_MAGIC, parse_capture_csv, parse_tf_wand
+        from tinyml.tasks.magic_wand.data import CAPTURE_MAGIC, parse_capture_csv, parse_tf_wand
         from tinyml.device.emulate import DeviceCase, Inputs, arduino_float, imu_records, int8_score
         from tinyml.modelinfo import read_model
         from tinyml import tflm
 
-        cfg = from_dict(MagicWandConfig, config) if config is not None else MagicWandConfig()
+        cfg = config if config is not None else MagicWandConfig()
         if recording is None:
             samples = self.synthetic(cfg, 2, seed)
             what = f"{len(samples)} synthetic gestures"

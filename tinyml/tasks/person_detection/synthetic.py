@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyml.data.images import ImageSample
-from tinyml.features.image import crop_scale
+from tinyml.tasks.person_detection.data import ImageSample
+from tinyml.tasks.person_detection.features import crop_scale
 
 _DRAW_SCALE = 2  # draw at twice the size, then average down: soft edges like a real lens
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.data.images import ImageSample, augment_image, load_image_dir
-from tinyml.detect import threshold_q
+from tinyml.tasks.person_detection.data import ImageSample, augment_image, load_image_dir
+from tinyml.quantize import threshold_q
 from tinyml.errors import TinyMLError
-from tinyml.features import image as fi
+from tinyml.tasks.person_detection import features as fi
 from tinyml.tasks.base import FeatureConstant, Firmware, Task, check_class_labels
 
 # MobileNet v1 separable blocks: (pointwise filters at width 1.0, depthwise stride)
@@ -112,6 +112,9 @@ class PersonDetectionTask(Task):
     name = "person_detection"
     description = "96x96 grayscale person detector (MobileNet v1) for a camera board"
     config_class = PersonDetectionConfig
+    capture_kind = "image"
+    demo_order = 3
+    accepts_init_from = True
 
     def quick_config(self) -> PersonDetectionConfig:
         return PersonDetectionConfig(epochs=4, augment_copies=0)
@@ -131,7 +134,7 @@ class PersonDetectionTask(Task):
             self._import(cfg)  # fail before any data is loaded
 
     def _import(self, cfg: PersonDetectionConfig):
-        from tinyml.modelimport import import_layers
+        from tinyml.tasks.person_detection.modelimport import import_layers
         from tinyml.modelinfo import load_model_bytes
 
         shape, layers = import_layers(load_model_bytes(cfg.init_from), cfg.init_from)
@@ -144,7 +147,7 @@ class PersonDetectionTask(Task):
         return load_image_dir(data_dir, cfg.labels, (cfg.image_size, cfg.image_size))
 
     def synthetic(self, cfg: PersonDetectionConfig, n_per_class: int, seed: int) -> list[ImageSample]:
-        from tinyml.data.synthetic_images import synthetic_people
+        from tinyml.tasks.person_detection.synthetic import synthetic_people
 
         return synthetic_people(n_per_class, seed, cfg.labels, cfg.positive_label, (cfg.image_size,) * 2)
 
@@ -222,10 +225,8 @@ class PersonDetectionTask(Task):
                     layer.set_weights(weights)
         return model
 
-    def firmware(self, config: dict | None, info) -> Firmware:
-        from tinyml.config import from_dict
-
-        cfg = from_dict(PersonDetectionConfig, config) if config is not None else PersonDetectionConfig()
+    def firmware(self, config: PersonDetectionConfig | None, info) -> Firmware:
+        cfg = config if config is not None else PersonDetectionConfig()
         tin, tout = info.inputs[0], info.outputs[0]
         if len(tin.shape) != 4 or tin.shape[3] != 1 or tin.dtype != "int8":
             raise TinyMLError(f"a person_detection sketch needs an int8 (1, H, W, 1) image input; "
@@ -262,18 +263,24 @@ class PersonDetectionTask(Task):
             context={"image": image},
         )
 
-    def device_case(self, config: dict | None, model: bytes, recording: str | None, seed: int = 0):
+    def commands(self):
+        from tinyml.tasks.base import TaskCommand
+        from tinyml.tasks.person_detection.commands import add_make_vww_arguments, make_vww
+
+        return (TaskCommand("make-vww", "Visual Wake Words folders (person / non_person) from COCO images",
+                            add_make_vww_arguments, make_vww),)
+
+    def device_case(self, config: PersonDetectionConfig | None, model: bytes, recording: str | None, seed: int = 0):
         """Grayscale camera frames (image files, else synthetic scenes) scaled to QCIF; Python predicts
         each printed score line through the same crop, box average and int8 table."""
         from PIL import Image
 
         from tinyml import tflm
-        from tinyml.config import from_dict
-        from tinyml.data.images import read_gray
+        from tinyml.tasks.person_detection.data import read_gray
         from tinyml.device.emulate import DeviceCase, Inputs, arduino_float, int8_score
         from tinyml.modelinfo import read_model
 
-        cfg = from_dict(PersonDetectionConfig, config) if config is not None else PersonDetectionConfig()
+        cfg = config if config is not None else PersonDetectionConfig()
         if recording is None:
             images = [s.data for s in self.synthetic(cfg, 15, seed)]
             what = f"{len(images)} synthetic scenes"

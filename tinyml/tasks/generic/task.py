@@ -9,7 +9,7 @@ class GenericTask(Task):
     name = "generic"
     description = "any full-int8 model; the sketch reads input vectors over serial and prints scores"
 
-    def firmware(self, config: dict | None, info) -> Firmware:
+    def firmware(self, config, info) -> Firmware:
         return Firmware(sketch_template="generic/sketch.ino.j2")
 
 

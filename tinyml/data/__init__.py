@@ -1,1 +1,0 @@
-"""Loaders for public formats and our capture format, synthetic generators, and splits."""

@@ -1,1 +1,0 @@
-"""Feature code: pure functions that compute exactly what the device code computes."""

@@ -1,0 +1,95 @@
+"""Keras training and int8 scoring as value-returning steps.
+
+`fit` trains a task's model on arrays through tf.data; `evaluate_int8` scores the int8 model
+in the TFLM interpreter on exactly the bytes the firmware computes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool):
+    """Arrays → tf.data pipeline (shuffle with a seed, batch, prefetch)."""
+    import tensorflow as tf
+
+    y = y.astype(np.float32) if y.ndim == 2 else y.astype(np.int64)  # soft targets stay float
+    ds = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def progress_callback(label: str):
+    """A one-line epoch progress bar (rewritten in place on a terminal, every 5 epochs otherwise)."""
+    import sys
+
+    import keras
+
+    class Bar(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            total = self.params.get("epochs") or 1
+            done = epoch + 1
+            logs = logs or {}
+            bar = "#" * int(24 * done / total)
+            text = (f"{label} [{bar:<24}] epoch {done}/{total} loss {logs.get('loss', 0):.3f} "
+                    f"acc {logs.get('accuracy', 0):.3f}" + (f" val {logs['val_accuracy']:.3f}" if "val_accuracy" in logs else ""))
+            if sys.stdout.isatty():
+                print("\r" + text, end="\n" if done == total else "", flush=True)
+            elif done % 5 == 0 or done == total:
+                print(text, flush=True)
+
+    return Bar()
+
+
+def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, callbacks=()):
+    """Build the task's model and train it; returns (model, history dict)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    keras.backend.clear_session()  # fresh layer-name counters: names end up in the .tflite bytes
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = task.build_model(cfg)
+    loss = "categorical_crossentropy" if np.ndim(train_y) == 2 else "sparse_categorical_crossentropy"
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss,
+                  metrics=["accuracy"])
+    train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, shuffle=True)
+    val_ds = to_tf_dataset(val_x, val_y, 256, cfg.seed, shuffle=False) if val_x is not None and len(val_x) else None
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False,
+                        callbacks=list(callbacks))
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
+    cm = np.zeros((n, n), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return cm
+
+
+def evaluate_int8(task, tflite: bytes, features: np.ndarray, y: np.ndarray, labels) -> dict:
+    """Accuracy and confusion of the int8 model in TFLM on the device's own int8 inputs."""
+    from tinyml import tflm
+    from tinyml.modelinfo import read_model
+
+    info = read_model(tflite)
+    q = task.int8_inputs(features, info)
+    scores = tflm.predict_int8(tflite, q).reshape(len(q), -1)
+    pred = scores.argmax(1)
+    cm = confusion(y, pred, len(labels))
+    return {
+        "accuracy": float(np.mean(pred == y)) if len(y) else 0.0,
+        "samples": int(len(y)),
+        "confusion": cm.tolist(),
+        "per_class_recall": {label: float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None
+                             for i, label in enumerate(labels)},
+        "scores": scores,
+    }
+
+
+def evaluate_float(model, x: np.ndarray, y: np.ndarray) -> float:
+    pred = np.asarray(model.predict(x, verbose=0, batch_size=256)).argmax(1)
+    return float(np.mean(pred == y)) if len(y) else 0.0

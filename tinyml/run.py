@@ -1,0 +1,88 @@
+"""A training run as one value, and the only code that writes or reads a run folder.
+
+RUN/ holds model.tflite, config.json (the typed config, which rebuilds the run), run.json
+(task and tool version), report.json, history.json, model.keras and the two plots.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyml import __version__
+from tinyml import config as config_mod
+from tinyml.errors import TinyMLError
+
+
+@dataclass(frozen=True)
+class Run:
+    """What training produced and export, evaluate and emulate need."""
+
+    task: str
+    """Registry name of the task."""
+    config: object
+    """The task's typed, frozen config."""
+    model: bytes
+    """Full-int8 .tflite."""
+    report: dict
+    """Accuracy, confusion, sizes, timings."""
+    history: dict
+    """Keras training history (per-epoch metrics)."""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class labels in output order: the config's, the one source for firmware and reports."""
+        return tuple(self.config.labels)
+
+
+def write_run(run_dir: Path, run: Run, keras_model=None) -> None:
+    """Put a run on disk (atomically, file by file)."""
+    from tinyml.export.writer import write_bytes_atomic, write_files
+    from tinyml.plots import confusion_png, curves_png
+
+    run_dir = Path(run_dir)
+    write_files(run_dir, {
+        "config.json": json.dumps(config_mod.to_dict(run.config), indent=2, sort_keys=True) + "\n",
+        "run.json": json.dumps({"task": run.task, "tool_version": __version__}, indent=2, sort_keys=True) + "\n",
+        "report.json": json.dumps(run.report, indent=2, sort_keys=True) + "\n",
+        "history.json": json.dumps(run.history, indent=2, sort_keys=True) + "\n",
+    })
+    write_bytes_atomic(run_dir / "model.tflite", run.model)
+    write_bytes_atomic(run_dir / "confusion.png", confusion_png(run.report["confusion"], run.labels,
+                                                               f"{run.task} int8 (validation)"))
+    write_bytes_atomic(run_dir / "curves.png", curves_png(run.history))
+    if keras_model is not None:
+        keras_model.save(run_dir / "model.keras")
+
+
+def is_run_dir(path: Path) -> bool:
+    return Path(path).is_dir() and (Path(path) / "run.json").is_file()
+
+
+def read_run(run_dir: Path) -> Run:
+    """The run in a folder written by `write_run`; a one-line error for anything else."""
+    from tinyml.tasks import get_task
+
+    run_dir = Path(run_dir)
+    try:
+        meta = json.loads((run_dir / "run.json").read_text())
+        config = json.loads((run_dir / "config.json").read_text())
+        model = (run_dir / "model.tflite").read_bytes()
+    except (OSError, ValueError) as exc:
+        raise TinyMLError(f"{run_dir} is not a training run folder (needs run.json, config.json and model.tflite): "
+                          f"{exc}") from None
+    if not isinstance(meta, dict) or not isinstance(config, dict) or "task" not in meta:
+        raise TinyMLError(f"{run_dir}/run.json does not describe a tinyml run; re-run `tinyml train`")
+    task = get_task(str(meta["task"]))
+    if task.config_class is None:
+        raise TinyMLError(f"{run_dir}: task '{task.name}' has no trainer, so it cannot have a run folder")
+
+    def optional(name: str) -> dict:
+        try:
+            return json.loads((run_dir / name).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    return Run(task=task.name, config=config_mod.from_dict(task.config_class, config), model=model,
+               report=optional("report.json"), history=optional("history.json"))

@@ -1,0 +1,49 @@
+"""Train/validation splits that keep recorders apart (a person's recordings never on both sides)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def split_indices(samples, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out whole recorders when there are 3 or more, else a stratified random sample."""
+    rng = np.random.default_rng(seed)
+    persons = sorted({s.person for s in samples})
+    idx = np.arange(len(samples))
+    if len(persons) >= 3:
+        order = rng.permutation(persons)
+        held, count = [], 0
+        for p in order:
+            if count >= val_fraction * len(samples) and held:
+                break
+            held.append(p)
+            count += sum(1 for s in samples if s.person == p)
+        val = np.array([i for i in idx if samples[i].person in held])
+    else:
+        val = []
+        for label in sorted({s.label for s in samples}):
+            members = rng.permutation([i for i in idx if samples[i].label == label])
+            val += list(members[: max(1, int(round(val_fraction * len(members))))])
+        val = np.array(sorted(val))
+    train = np.setdiff1d(idx, val)
+    return train, val
+
+
+def kfold_indices(samples, k: int, seed: int, by_person: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k folds stratified by label; with by_person, speakers are dealt into k folds (k = 0: one fold per person)."""
+    idx = np.arange(len(samples))
+    if by_person and k > 0:
+        rng = np.random.default_rng(seed)
+        people = list(rng.permutation(sorted({s.person for s in samples})))
+        fold_of_person = {p: i % k for i, p in enumerate(people)}
+        fold_of = np.array([fold_of_person[s.person] for s in samples])
+        return [(idx[fold_of != f], idx[fold_of == f]) for f in range(k)]
+    if by_person:
+        return [(idx[[s.person != p for s in samples]], idx[[s.person == p for s in samples]])
+                for p in sorted({s.person for s in samples})]
+    rng = np.random.default_rng(seed)
+    fold_of = np.zeros(len(samples), dtype=int)
+    for label in sorted({s.label for s in samples}):
+        members = rng.permutation([i for i in idx if samples[i].label == label])
+        fold_of[members] = np.arange(len(members)) % k
+    return [(idx[fold_of != f], idx[fold_of == f]) for f in range(k)]

@@ -1,0 +1,47 @@
+"""The command recognizer: a stream of int8 scores into heard words.
+
+Written once in Python (used by stream evaluation) and rendered as C for the sketch
+(templates/command_recognizer.c.j2); both use the same integer rule, so they decide identically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RECOGNIZER_MAX_RESULTS = 64  # history capacity, the same in the generated C
+
+
+class CommandRecognizer:
+    """TFLM's RecognizeCommands in integer form: average recent scores, threshold, suppress repeats.
+
+    Scores are int8; the average is over (score + 128) in 0..255 with truncating division,
+    as in the generated command_recognizer.c. Returns the class index of a new command, or -1.
+    """
+
+    def __init__(self, classes: int, average_window_ms: int, detection_threshold: int, suppression_ms: int,
+                 minimum_count: int):
+        self.classes = classes
+        self.window = average_window_ms
+        self.threshold = detection_threshold
+        self.suppression = suppression_ms
+        self.minimum = minimum_count
+        self.history: list[tuple[int, np.ndarray]] = []
+        self.previous_top = 0  # class 0 is silence: nothing heard yet
+        self.previous_time = 0
+
+    def update(self, scores: np.ndarray, now_ms: int) -> int:
+        if len(self.history) == RECOGNIZER_MAX_RESULTS:
+            self.history.pop(0)
+        self.history.append((int(now_ms), np.asarray(scores, dtype=np.int32).reshape(-1) + 128))
+        self.history = [(t, s) for t, s in self.history if now_ms - t <= self.window]
+        if len(self.history) < self.minimum:
+            return -1
+        total = np.sum([s for _, s in self.history], axis=0)
+        avg = total // len(self.history)
+        top = int(np.argmax(avg))
+        since = (1 << 31) - 1 if self.previous_top == 0 else now_ms - self.previous_time
+        if avg[top] > self.threshold and (top != self.previous_top or since > self.suppression):
+            self.previous_top = top
+            self.previous_time = int(now_ms)
+            return top
+        return -1
