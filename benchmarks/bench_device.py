@@ -26,12 +26,12 @@ SHARED = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "dat
 sys.path.insert(0, str(REPO))
 
 from tinyml.boards import get_board  # noqa: E402
-from tinyml.device.check import emulate_sketch  # noqa: E402
+from tinyml.on_board import emulate_sketch  # noqa: E402
 from tinyml.device.emulate import latency_ms  # noqa: E402
 from tinyml.device.toolchain import build_library, build_sketch  # noqa: E402
 from tinyml.errors import TinyMLError  # noqa: E402
 from tinyml.export.pipeline import ExportSource, build_export  # noqa: E402
-from tinyml.export.writer import write_files  # noqa: E402
+from tinyml.files import write_files  # noqa: E402
 
 BOARD = get_board("nano33ble_sense")
 

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tinyml.files import write_files
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "data"))
 SHIM = Path(__file__).parent / "shim"
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("TINYML_UPDATE_GOLDEN") == "1"
 # The Arduino core and sensor library headers are the emulated board's stand-ins (one copy);
 # tests/shim adds declaration-only TFLM headers for checks without the board's library.
 STANDINS = REPO / "tinyml" / "device" / "standins"
@@ -94,3 +98,12 @@ def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProce
                                   cwd=sketch_dir, capture_output=True, text=True))
     failed = [r for r in out if r.returncode != 0]
     return failed[0] if failed else out[-1]
+
+
+def check_golden(folder: str, files: dict):
+    gold = GOLDEN / folder
+    if UPDATE:
+        write_files(gold, files)
+    for name, text in files.items():
+        assert (gold / name).read_text() == text, f"{folder}/{name} differs from the golden file"
+    assert sorted(p.name for p in gold.iterdir()) == sorted(files)

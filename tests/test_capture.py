@@ -205,7 +205,7 @@ def test_permission_denied_is_clear(tmp_path):
 @pytest.mark.parametrize("err", [OSError(28, "No space left on device"), PermissionError(13, "Permission denied")])
 def test_disk_error_keeps_earlier_samples(tmp_path, monkeypatch, err):
     """The third write fails (disk full, permission denied): a clear error, the first two files are intact."""
-    from tinyml.export import writer
+    from tinyml import files as writer
 
     real = writer.write_bytes_atomic
     calls = {"n": 0}

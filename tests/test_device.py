@@ -16,7 +16,7 @@ from conftest import REPO, SHARED_DATA, run_cli
 from tinyml.boards import get_board
 from tinyml.errors import ModelError
 from tinyml.export.pipeline import ExportSource, build_export
-from tinyml.export.writer import write_files
+from tinyml.files import write_files
 from tinyml.tflm_library import CHIRALE_2_0_0, ops_in_resolver_header
 
 VENDORED = Path(os.environ.get("TINYML_TFLM_LIBRARY", SHARED_DATA.parent / "vendor" / "Chirale_TensorFlowLite-2.0.0.tar.gz"))
@@ -46,7 +46,7 @@ def _export(tmp_path, model: bytes, task: str, name: str, labels=(), config=None
 
 
 def _emulate(board_lib, sketch: Path, work: Path, recording=None):
-    from tinyml.device.check import emulate_sketch
+    from tinyml.on_board import emulate_sketch
 
     return emulate_sketch(sketch, board_lib, work, None if recording is None else str(recording))
 
@@ -128,7 +128,7 @@ def test_trained_demo_sketches_are_bit_exact_on_the_board(board_lib, demo_runs, 
     assert "outputs byte-identical to the host's TFLM" in proc.stdout
     manifest = json.loads((tmp_path / task / "manifest.json").read_text())
     assert manifest["config"] is not None
-    from tinyml.device.check import emulate_sketch
+    from tinyml.on_board import emulate_sketch
 
     report = emulate_sketch(tmp_path / task, board_lib, tmp_path / "work")
     assert report.comparison.compared >= 30 or task == "person_detection"

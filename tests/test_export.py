@@ -7,29 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compile_sketch, run_cli
+from conftest import check_golden, compile_sketch, run_cli
 from fixtures import tiny_model
 from tinyml.boards import get_board
 from tinyml.errors import BudgetError, ModelError, TinyMLError
 from tinyml.export.carray import parse_c_array
 from tinyml.export.pipeline import ExportSource, build_export, require_fit
-from tinyml.export.writer import write_files
-
-GOLDEN = Path(__file__).parent / "golden"
-UPDATE = os.environ.get("TINYML_UPDATE_GOLDEN") == "1"
-
+from tinyml.files import write_files
 
 def tiny_source(variant="int8"):
     return ExportSource(model=tiny_model(variant), task="generic", labels=(), config=None, stem="tiny")
-
-
-def check_golden(folder: str, files: dict):
-    gold = GOLDEN / folder
-    if UPDATE:
-        write_files(gold, files)
-    for name, text in files.items():
-        assert (gold / name).read_text() == text, f"{folder}/{name} differs from the golden file"
-    assert sorted(p.name for p in gold.iterdir()) == sorted(files)
 
 
 def test_tiny_export_matches_golden_files():

@@ -73,7 +73,7 @@ def cmd_export(args) -> int:
     from tinyml.boards import get_board
     from tinyml.export.pipeline import build_export, default_sketch_name, load_source
     from tinyml.export.sketch import arduino_commands
-    from tinyml.export.writer import write_files
+    from tinyml.files import write_files
     from tinyml.modelinfo import read_model
     from tinyml.names import safe_name
 
@@ -110,7 +110,7 @@ def cmd_export(args) -> int:
 def _emulate(sketch_dir, library: str | None, recording: str | None, seed: int):
     import tempfile
 
-    from tinyml.device.check import board_library, emulate_sketch
+    from tinyml.on_board import board_library, emulate_sketch
 
     def progress(done, total):
         if done == 1 or done == total or done % 25 == 0:
@@ -196,7 +196,7 @@ def cmd_quantize(args) -> int:
     except Exception as exc:  # keras raises many types for a bad file
         raise TinyMLError(f"{args.model}: cannot load the Keras model ({str(exc).splitlines()[0][:200]})") from None
     tflite = quantize(model, x[: args.samples])
-    from tinyml.export.writer import write_bytes_atomic
+    from tinyml.files import write_bytes_atomic
 
     write_bytes_atomic(Path(args.out), tflite)
     report = accuracy_report(model, tflite, x, y)

@@ -18,7 +18,7 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from tinyml.boards import get_board
     from tinyml.export.pipeline import ExportSource, build_export
-    from tinyml.export.writer import write_files
+    from tinyml.files import write_files
     from tinyml.run import write_run
     from tinyml.tasks import demo_tasks
     from tinyml.train import train_task

@@ -38,7 +38,7 @@ class Run:
 
 def write_run(run_dir: Path, run: Run, keras_model=None) -> None:
     """Put a run on disk (atomically, file by file)."""
-    from tinyml.export.writer import write_bytes_atomic, write_files
+    from tinyml.files import write_bytes_atomic, write_files
     from tinyml.plots import confusion_png, curves_png
 
     run_dir = Path(run_dir)

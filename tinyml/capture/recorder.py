@@ -180,7 +180,7 @@ def next_index(folder: Path, stem: str) -> int:
 
 def write_sample(out_dir: Path, sample: Sample, hello: Hello, label: str, person: str) -> Path:
     """Atomically write one sample under out_dir/<label>/ and record it in out_dir/manifest.jsonl."""
-    from tinyml.export.writer import write_bytes_atomic
+    from tinyml.files import write_bytes_atomic
 
     data, ext = sample_bytes(sample, hello, label, person)
     folder = out_dir / label

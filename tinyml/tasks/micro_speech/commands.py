@@ -13,14 +13,14 @@ def add_make_stream_arguments(s) -> None:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="e.g. --set words=yes,no")
 
 
-def make_stream(args) -> int:
+def make_stream(task, args) -> int:
+    """`task` is the micro_speech task (its config and loader)."""
     from tinyml.config import apply_sets
-    from tinyml.export.writer import write_text_atomic
+    from tinyml.files import write_text_atomic
     from tinyml.tasks.micro_speech.data import build_stream, load_noise, write_wav
-    from tinyml.tasks.micro_speech.task import TASK
 
-    cfg = apply_sets(TASK.default_config(), args.set)
-    clips = TASK.load(args.data, cfg)
+    cfg = apply_sets(task.default_config(), args.set)
+    clips = task.load(args.data, cfg)
     noise = load_noise(Path(args.data), cfg.frontend.sample_rate)
     audio, truth = build_stream(clips, noise, args.seconds, cfg.words, args.seed, cfg.frontend.sample_rate)
     out = Path(args.out)

@@ -261,11 +261,13 @@ class MicroSpeechTask(Task):
         return evaluate_stream(model, read_wav(Path(recording), cfg.frontend.sample_rate), words, cfg)
 
     def commands(self):
+        import functools
+
         from tinyml.tasks.base import TaskCommand
         from tinyml.tasks.micro_speech.commands import add_make_stream_arguments, make_stream
 
         return (TaskCommand("make-stream", "build a long test recording with known words from speech clips",
-                            add_make_stream_arguments, make_stream),)
+                            add_make_stream_arguments, functools.partial(make_stream, self)),)
 
     def device_case(self, config: MicroSpeechConfig | None, model: bytes, recording: str | None, seed: int = 0):
         """Audio (a WAV, else synthetic clips one after another) played into the PDM stand-in; Python

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import build_c_harness, compile_sketch, run_cli
+from conftest import GOLDEN as SHARED_GOLDEN, build_c_harness, compile_sketch, run_cli
 from tinyml.errors import TinyMLError
 from tinyml.tasks.person_detection import features as fi
 from tinyml.modelinfo import TensorInfo
@@ -301,7 +301,7 @@ def test_init_from_refuses_a_model_of_another_shape(tmp_path, reference_models):
 
 # --- sketch -----------------------------------------------------------------------------------
 
-GOLDEN = Path(__file__).parent / "golden" / "person_detection_c"
+GOLDEN = SHARED_GOLDEN / "person_detection_c"
 
 
 @pytest.mark.slow

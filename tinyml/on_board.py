@@ -1,4 +1,5 @@
-"""`tinyml emulate`: an exported sketch folder through the emulated board, compared with the host.
+"""`tinyml emulate`: an exported sketch folder through the emulated board (tinyml.device), compared
+with the host.
 
 Builds the sketch against the board's TFLM library, feeds it a recording through the
 stand-ins, and checks (1) every Invoke() output byte against the host's TFLM on the same

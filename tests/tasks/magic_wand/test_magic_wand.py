@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from conftest import compile_sketch, run_cli
-from test_export import check_golden
+from conftest import check_golden, compile_sketch, run_cli
 from test_magic_wand_parity import FakeInfo
 from tinyml import config
 from tinyml.export.render import render

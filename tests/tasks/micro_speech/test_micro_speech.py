@@ -7,8 +7,7 @@ import wave
 import numpy as np
 import pytest
 
-from conftest import compile_sketch, run_cli
-from test_export import check_golden
+from conftest import check_golden, compile_sketch, run_cli
 from tinyml import config
 from tinyml.tasks.micro_speech.data import load_speech_dir, read_wav, which_set
 from tinyml.tasks.micro_speech.recognizer import CommandRecognizer

@@ -1,4 +1,4 @@
-"""Write generated files into a folder: only inside it, atomically, only when content changed."""
+"""Writing files for every command: only inside the target folder, atomically, only when content changed."""
 
 from __future__ import annotations
 
