@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from tinyml import __version__
-from tinyml.errors import TinyMLError
+from tinyml.errors import TinyMLError, WeakModelError
 
 
 def _labels(text: str | None) -> list[str] | None:
@@ -216,6 +216,10 @@ def cmd_train(args) -> int:
     task = get_task(args.task)
     if not task.trains:
         raise TinyMLError(f"task '{args.task}' has no trainer")
+    if args.list_config:
+        return _list_config(task.default_config())
+    if not args.out:
+        raise TinyMLError("train needs --out RUN (the run folder to write)")
     cfg = apply_sets(task.default_config(), args.set)
     if args.init_from:
         if not task.accepts_init_from:
@@ -225,13 +229,41 @@ def cmd_train(args) -> int:
     if args.data:
         samples = task.load(args.data, cfg)
     else:
+        reason = task.needs_real_data(cfg)
+        if reason:
+            raise TinyMLError(f"no --data given: {reason}")
         print(f"no --data given: training on the embedded synthetic {task.name} data ({args.synthetic} per class)")
         samples = task.synthetic(cfg, args.synthetic, cfg.seed)
     result = train_task(task, cfg, samples, show_epochs=True)
     write_run(Path(args.out), result.run, result.model)
     r = result.report
     print(f"wrote {args.out}/: float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), "
-          f"{r['flash_bytes']:,} B flash, arena {r['arena_bytes']:,} B, {r['total_seconds']} s")
+          f"{r['flash_bytes']:,} B flash, arena {r['arena_bytes']:,} B, {r['total_seconds']} s; "
+          f"kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy)")
+    return _weak_exit(r["warnings"], args.allow_weak)
+
+
+def _list_config(cfg) -> int:
+    """Every --set key with its type, default and docstring, wrapped to 80 columns."""
+    import textwrap
+
+    from tinyml.config import describe
+
+    for key, kind, default, doc in describe(cfg):
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        print(f"{key} = {shown}  ({kind})")
+        for line in textwrap.wrap(doc, 76):
+            print(f"    {line}")
+    return 0
+
+
+def _weak_exit(warnings: list[str], allow_weak: bool) -> int:
+    """Print the truth guards' warnings; a weak model is an error unless the user accepts it."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if warnings and not allow_weak:
+        raise WeakModelError(f"{len(warnings)} warning(s) above: this model should not ship; fix the data, "
+                             "or pass --allow-weak to keep it anyway")
     return 0
 
 
@@ -257,15 +289,20 @@ def cmd_evaluate(args) -> int:
         raise TinyMLError("pass --data DIR (a dataset) or --stream FILE.wav (a long recording)")
     samples = task.load(args.data, cfg)
     x, y = task.examples(samples, cfg, 0, cfg.seed)
+    from tinyml.guards import score_warnings
+
     result = evaluate_int8(task, run.model, x, y, task.labels(cfg))
     result.pop("scores")
     result["data"] = str(args.data)
+    result["warnings"] = score_warnings(list(task.labels(cfg)), result["confusion"], result["accuracy"])
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
         print(f"int8 accuracy {result['accuracy']:.3f} on {result['samples']} samples from {args.data}")
         for label, recall in result["per_class_recall"].items():
             print(f"  {label:<12} recall {recall if recall is None else round(recall, 3)}")
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -301,8 +338,8 @@ def cmd_capture(args) -> int:
 def cmd_demo(args) -> int:
     from tinyml.demo import run_demo
 
-    run_demo(Path(args.out), quick=args.quick)
-    return 0
+    rows = run_demo(Path(args.out), quick=args.quick)
+    return _weak_exit([f"{row['task']}: {w}" for row in rows for w in row["warnings"]], args.allow_weak)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,16 +355,23 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="the main job: build example models and sketches into build/")
     s.add_argument("--out", default="build", help="output folder (default: build)")
     s.add_argument("--quick", action="store_true", help="smoke-test size: fewer samples and epochs")
+    s.add_argument("--allow-weak", action="store_true",
+                   help="exit 0 even when a model is no better than guessing or misses a class")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("train", help="train a task's model → RUN/ (int8 model, config, report, plots)")
     s.add_argument("task", choices=NAMES, metavar="TASK", help="one of: " + ", ".join(NAMES))
     s.add_argument("--data", help="dataset folder (default: the embedded synthetic data)")
-    s.add_argument("--out", required=True, help="run folder to write")
+    s.add_argument("--out", help="run folder to write")
+    s.add_argument("--list-config", action="store_true",
+                   help="print every --set key with its type, default and meaning, then exit")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config field, e.g. --set epochs=10 --set data_format.rate_hz=100")
     s.add_argument("--synthetic", type=int, default=100, help="synthetic examples per class without --data")
     s.add_argument("--init-from", help="start from a published int8 .tflite's weights (person_detection)")
+    s.add_argument("--allow-weak", action="store_true",
+                   help="exit 0 even when the model is no better than guessing, misses a class, or the split "
+                        "leaves a class without examples")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="score a run's int8 model (in TFLM) on a dataset")

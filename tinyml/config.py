@@ -44,29 +44,162 @@ def replace(config, **changes):
     return from_dict(type(config), {**to_dict(config), **changes})
 
 
-def apply_sets(cfg, sets: list[str] | None):
-    """--set a.b=value (value parsed as JSON when it can be, comma lists become tuples)."""
-    import json
+def field_docs(cls) -> dict[str, str]:
+    """Each field's docstring (the string literal under it in the class body)."""
+    import ast
+    import inspect
+    import textwrap
 
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(nxt, ast.Expr) \
+                and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def _type_name(hint) -> str:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return f"list of {_type_name(typing.get_args(hint)[0])} (comma-separated)"
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return " or ".join("none" if a is type(None) else _type_name(a) for a in typing.get_args(hint))
+    return {int: "integer", float: "number", bool: "true/false", str: "text"}.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _parse(key: str, raw: str, hint):
+    """Text from the command line → a value of the field's type, or a one-line error."""
+    import json
+    import math
+
+    def bad(expected=None):
+        return TinyMLError(f"--set {key}={raw}: expected {expected or _type_name(hint)}")
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = typing.get_args(hint)
+        if type(None) in args and raw.strip().lower() in ("none", "null", ""):
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _parse(key, raw, arg)
+            except TinyMLError:
+                continue
+        raise bad()
+    if origin is tuple:
+        (item,) = typing.get_args(hint)[:1]
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                parts = [str(v) for v in json.loads(text)]
+            except ValueError:
+                raise bad() from None
+        else:
+            parts = [p.strip() for p in text.split(",")] if text else []
+        return tuple(_parse(key, p, item) for p in parts)
+    if hint is bool:
+        v = raw.strip().lower()
+        if v in ("true", "1", "yes", "on"):
+            return True
+        if v in ("false", "0", "no", "off"):
+            return False
+        raise bad()
+    if hint is int:
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise bad() from None
+    if hint is float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise bad() from None
+        if not math.isfinite(value):
+            raise bad("a finite number")
+        return value
+    if hint is str:
+        return raw
+    raise TinyMLError(f"--set {key}: a group of settings; set one of its fields, e.g. {key}.<name>=...")
+
+
+def _field_types(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+# Ranges checked on every user-set value, by field name: (test, what the value must be).
+_RANGES = [
+    (lambda k: k in ("epochs", "batch_size", "window", "stride", "min_consecutive", "minimum_count", "slices",
+                     "channels", "image_size"), lambda v: v >= 1, "at least 1"),
+    (lambda k: k in ("augment_copies", "synthetic_negatives", "seed") or k.endswith("_ms"), lambda v: v >= 0,
+     "0 or more"),
+    (lambda k: k in ("learning_rate", "rate_hz") or k.endswith("_scale"), lambda v: v > 0, "greater than 0"),
+    (lambda k: k == "val_fraction", lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
+    (lambda k: k == "threshold", lambda v: 0 <= v <= 1, "between 0 and 1"),
+    (lambda k: k.endswith("_ratio"), lambda v: v >= 0, "0 or more"),
+]
+
+
+def check_ranges(cfg, prefix: str = "") -> None:
+    """One-line error for a numeric setting outside its range (epochs ≥ 1, rates > 0, thresholds in [0, 1] ...)."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        key = prefix + f.name
+        if dataclasses.is_dataclass(value):
+            check_ranges(value, key + ".")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        for applies, ok, what in _RANGES:
+            if applies(f.name) and not ok(value):
+                raise TinyMLError(f"--set {key}={value}: must be {what}")
+
+
+def apply_sets(cfg, sets: list[str] | None):
+    """--set a.b=value: each value parsed as its field's type and range-checked, before any data is loaded."""
     data = to_dict(cfg)
     for item in sets or []:
         key, sep, raw = item.partition("=")
-        if not sep:
+        key = key.strip()
+        if not sep or not key:
             raise TinyMLError(f"--set {item!r}: use KEY=VALUE, e.g. --set epochs=10")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw.split(",") if "," in raw else raw
-        node = data
+        node, cls = data, type(cfg)
         parts = key.split(".")
         for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
-                raise TinyMLError(f"--set {key}: '{part}' is not a group of settings")
-            node = node[part]
-        if parts[-1] not in node:
-            raise TinyMLError(f"--set {key}: unknown setting '{parts[-1]}'; known: {', '.join(sorted(node))}")
-        node[parts[-1]] = value
+            hint = _field_types(cls).get(part)
+            if hint is None or not dataclasses.is_dataclass(hint):
+                raise TinyMLError(f"--set {key}: '{part}' is not a group of settings "
+                                  "(see `tinyml train TASK --list-config`)")
+            node, cls = node[part], hint
+        hints = _field_types(cls)
+        if parts[-1] not in hints:
+            raise TinyMLError(f"--set {key}: unknown setting '{parts[-1]}'; known: {', '.join(sorted(hints))} "
+                              "(`tinyml train TASK --list-config` describes them)")
+        value = _parse(key, raw, hints[parts[-1]])
+        node[parts[-1]] = list(value) if isinstance(value, tuple) else value
     try:
-        return from_dict(type(cfg), data)
-    except TypeError as exc:
+        out = from_dict(type(cfg), data)
+    except (TypeError, ValueError) as exc:
         raise TinyMLError(f"bad --set value: {exc}") from None
+    check_ranges(out)
+    return out
+
+
+def describe(cfg, prefix: str = "") -> list[tuple[str, str, object, str]]:
+    """(key, type, default, docstring) for every setting, nested groups flattened as a.b."""
+    rows = []
+    hints = _field_types(type(cfg))
+    docs = field_docs(type(cfg))
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            rows += describe(value, prefix + f.name + ".")
+        else:
+            rows.append((prefix + f.name, _type_name(hints[f.name]), value, docs.get(f.name, "")))
+    return rows

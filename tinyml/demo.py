@@ -44,7 +44,8 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
             "verified_inputs": export.verified["compared"], "fits": fits, "seconds": round(time.time() - start, 1),
             "rebuild": rebuild_commands(name, cfg, task.demo_examples_per_class(quick), quick, board_key),
             "examples": len(samples), "val_recordings": r["val_recordings"], "labels": list(cfg.labels),
-            "per_class_recall": r["per_class_recall"],
+            "per_class_recall": r["per_class_recall"], "warnings": r["warnings"], "kept_epoch": r["kept_epoch"],
+            "epochs": r["epochs"],
         })
         print(f"[{name}] exported {out / 'arduino' / name}/ in {rows[-1]['seconds']} s", flush=True)
     write_files(out, {"summary.json": json.dumps(rows, indent=2, sort_keys=True) + "\n",
@@ -87,6 +88,8 @@ def report_markdown(rows: list[dict], board_title: str) -> str:
                   f"- classes: {', '.join(r['labels'])}",
                   f"- data: {r['examples']} synthetic examples; {r['val_recordings']} held out for validation",
                   f"- int8 recall per class: {recall}",
+                  f"- kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy)",
+                  *[f"- **warning:** {w}" for w in r["warnings"]],
                   f"- model: {r['flash_bytes']:,} B flash, {r['arena_bytes']:,} B tensor arena (measured in TFLM); "
                   f"TFLM and TFLite agree on {r['verified_inputs']} random inputs",
                   f"- sketch: `arduino/{r['task']}/{r['task']}.ino`",

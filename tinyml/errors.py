@@ -26,3 +26,9 @@ class VerifyError(TinyMLError):
     """TFLM and TFLite disagree on a model's output."""
 
     exit_code = 4
+
+
+class WeakModelError(TinyMLError):
+    """The trained model is no better than guessing, misses a class, or its split starves a class."""
+
+    exit_code = 5

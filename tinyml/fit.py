@@ -59,9 +59,41 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, c
                   metrics=["accuracy"])
     train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, shuffle=True)
     val_ds = to_tf_dataset(val_x, val_y, 256, cfg.seed, shuffle=False) if val_x is not None and len(val_x) else None
+    best = _keep_best_callback() if val_ds is not None else None
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False,
-                        callbacks=list(callbacks))
-    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+                        callbacks=list(callbacks) + ([best] if best else []))
+    out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    out["kept_epoch"] = best.restore() if best else len(out.get("loss", []))
+    return model, out
+
+
+def _keep_best_callback():
+    """A fresh callback instance (the class is defined here because keras is imported lazily)."""
+    import keras
+
+    class KeepBestCallback(keras.callbacks.Callback):
+        """Remembers the weights of the epoch with the best validation accuracy (the first on ties,
+        lower validation loss breaking them) and puts them back after training."""
+
+        def __init__(self):
+            super().__init__()
+            self.best = None
+            self.epoch = 0
+            self.weights = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            key = (logs.get("val_accuracy", 0.0), -logs.get("val_loss", 0.0))
+            if self.best is None or key > self.best:
+                self.best, self.epoch, self.weights = key, epoch + 1, self.model.get_weights()
+
+        def restore(self) -> int:
+            """Set the kept weights; returns the kept epoch, counted from 1."""
+            if self.weights is not None:
+                self.model.set_weights(self.weights)
+            return self.epoch
+
+    return KeepBestCallback()
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:

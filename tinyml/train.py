@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyml.fit import evaluate_float, evaluate_int8, fit, progress_callback
+from tinyml.guards import score_warnings, split_warnings
 from tinyml.run import Run
 
 
@@ -63,6 +64,9 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
     tflite = quantize(model, task.representative(rep))
     int8 = evaluate_int8(task, tflite, vx, vy, cfg.labels)
+    labels = task.labels(cfg)
+    warnings = split_warnings(labels, [s.label for s in train_s], [s.label for s in val_s])
+    warnings += score_warnings(labels, int8["confusion"], int8["accuracy"])
     report = {
         "task": task.name,
         "labels": list(cfg.labels),
@@ -76,6 +80,9 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
         "per_class_recall": int8["per_class_recall"],
         "flash_bytes": len(tflite),
         "arena_bytes": tflm.measure_arena(tflite),
+        "kept_epoch": history.pop("kept_epoch"),
+        "epochs": cfg.epochs,
+        "warnings": warnings,
         "fit_seconds": round(fit_seconds, 1),
         "total_seconds": round(time.time() - start, 1),
     }

@@ -104,6 +104,10 @@ class Task(abc.ABC):
     def check_config(self, cfg) -> None:
         """Refuse a config that cannot train, with a one-line message."""
 
+    def needs_real_data(self, cfg) -> str | None:
+        """Why this config cannot train on the embedded synthetic data alone (None: it can)."""
+        return None
+
     def labels(self, cfg) -> tuple[str, ...]:
         return tuple(cfg.labels)
 

@@ -263,6 +263,13 @@ class PersonDetectionTask(Task):
             context={"image": image},
         )
 
+    def needs_real_data(self, cfg: PersonDetectionConfig) -> str | None:
+        if cfg.distill:
+            return ("distillation trains toward the published model's scores on real photographs, and the synthetic "
+                    "drawings are not what it was trained on; pass --data with a folder of real images "
+                    "(e.g. built by `tinyml make-vww`)")
+        return None
+
     def commands(self):
         from tinyml.tasks.base import TaskCommand
         from tinyml.tasks.person_detection.commands import add_make_vww_arguments, make_vww

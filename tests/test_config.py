@@ -1,0 +1,56 @@
+"""Typed --set: values parsed by field type and range-checked before any data is loaded."""
+
+import pytest
+
+from conftest import run_cli
+from tinyml.config import apply_sets, describe, field_docs
+from tinyml.errors import TinyMLError
+from tinyml.tasks.magic_wand.task import MagicWandConfig
+from tinyml.tasks.micro_speech.task import MicroSpeechConfig
+
+
+def test_values_take_their_field_types():
+    cfg = apply_sets(MicroSpeechConfig(), ["words=yes", "epochs=3", "learning_rate=1e-3", "recognizer.minimum_count=2"])
+    assert cfg.words == ("yes",) and cfg.epochs == 3 and cfg.learning_rate == 0.001
+    assert cfg.recognizer.minimum_count == 2
+    cfg = apply_sets(MagicWandConfig(), ["labels=a,b", "negative_label=", "data_format.axis_map=-y,x,z"])
+    assert cfg.labels == ("a", "b") and cfg.negative_label == "" and cfg.data_format.axis_map == ("-y", "x", "z")
+    assert apply_sets(MicroSpeechConfig(), ['words=["up","down"]']).words == ("up", "down")
+
+
+@pytest.mark.parametrize("item, message", [
+    ("epochs=abc", "--set epochs=abc: expected integer"),
+    ("epochs=2.5", "expected integer"),
+    ("epochs=0", "must be at least 1"),
+    ("batch_size=0", "must be at least 1"),
+    ("learning_rate=nan", "finite number"),
+    ("learning_rate=-1", "greater than 0"),
+    ("seed=-1", "0 or more"),
+    ("val_fraction=1.5", "between 0 and 1"),
+    ("rule.threshold=2", "between 0 and 1"),
+    ("features=3", "a group of settings"),
+    ("nope=1", "unknown setting 'nope'"),
+    ("rule.nope=1", "unknown setting 'nope'"),
+    ("epochs", "use KEY=VALUE"),
+])
+def test_bad_values_get_one_line_naming_key_value_and_type(item, message):
+    with pytest.raises(TinyMLError) as err:
+        apply_sets(MagicWandConfig(), [item])
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_every_setting_is_described():
+    rows = describe(MagicWandConfig())
+    keys = [r[0] for r in rows]
+    assert "epochs" in keys and "rule.threshold" in keys and "features.window" in keys
+    assert all(doc for _, _, _, doc in rows)  # a docstring under every field
+    assert field_docs(MagicWandConfig)["epochs"] == "Training epochs."
+
+
+def test_cli_lists_config_and_refuses_bad_values_before_loading(tmp_path):
+    proc = run_cli("train", "micro_speech", "--list-config")
+    assert proc.returncode == 0 and "words = yes,no  (list of text (comma-separated))" in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+    proc = run_cli("train", "magic_wand", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"),
+                   "--set", "epochs=abc")
+    assert proc.returncode == 2 and proc.stderr.strip() == "tinyml: error: --set epochs=abc: expected integer"
