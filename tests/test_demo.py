@@ -47,11 +47,12 @@ def test_wheel_ships_the_templates(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = tmp_path.glob("tinyml-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("tinyml/data/speech.py", "tinyml/features/audio.py", "tinyml/capture/protocol.py",
-                   "tinyml/tasks/micro_speech.py", "tinyml/budgets.json"):
+    for module in ("tinyml/tasks/micro_speech/data.py", "tinyml/tasks/micro_speech/features.py",
+                   "tinyml/capture/protocol.py", "tinyml/tasks/micro_speech/task.py", "tinyml/budgets.json"):
         assert module in names
-    for template in ("model_data.cc.j2", "model_data.h.j2", "model_settings.h.j2", "op_resolver.h.j2",
-                     "generic/sketch.ino.j2"):
+    for template in ("model_data.cc.j2", "model_data.h.j2", "model_settings.h.j2", "op_resolver.h.j2"):
         assert f"tinyml/firmware_templates/{template}" in names
+    for task in ("generic", "magic_wand", "micro_speech", "person_detection"):
+        assert f"tinyml/tasks/{task}/templates/sketch.ino.j2" in names
     for standin in ("Arduino.h", "arduino_core.cpp", "startup.c", "link.ld"):
         assert f"tinyml/device/standins/{standin}" in names
