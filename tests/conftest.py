@@ -83,7 +83,7 @@ def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProce
     """The checks the issue asks for: generated C standalone with -Werror, the .ino against the shim."""
     cc = gxx()
     out = []
-    for src in ("model_data.cc",):
+    for src in ("model_data.cpp",):
         out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-c", src, "-o", os.devnull],
                                   cwd=sketch_dir, capture_output=True, text=True))
     for hdr in ("model_data.h", "model_settings.h"):

@@ -50,7 +50,7 @@ def test_wheel_ships_the_templates(tmp_path):
     for module in ("tinyml/tasks/micro_speech/data.py", "tinyml/tasks/micro_speech/features.py",
                    "tinyml/capture/protocol.py", "tinyml/tasks/micro_speech/task.py", "tinyml/budgets.json"):
         assert module in names
-    for template in ("model_data.cc.j2", "model_data.h.j2", "model_settings.h.j2", "op_resolver.h.j2"):
+    for template in ("model_data.cpp.j2", "model_data.h.j2", "model_settings.h.j2", "op_resolver.h.j2"):
         assert f"tinyml/firmware_templates/{template}" in names
     for task in ("generic", "magic_wand", "micro_speech", "person_detection"):
         assert f"tinyml/tasks/{task}/templates/sketch.ino.j2" in names

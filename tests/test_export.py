@@ -27,9 +27,9 @@ def test_tiny_export_matches_golden_files():
 def test_model_array_round_trips_and_is_aligned():
     model = tiny_model()
     files = build_export(tiny_source(), get_board("nano33ble_sense"), "tiny", None).files
-    assert parse_c_array(files["model_data.cc"]) == model
-    assert "alignas(16) const unsigned char g_model_data[]" in files["model_data.cc"]
-    assert f"g_model_data_len = {len(model)};" in files["model_data.cc"]
+    assert parse_c_array(files["model_data.cpp"]) == model
+    assert "alignas(16) const unsigned char g_model_data[]" in files["model_data.cpp"]
+    assert f"g_model_data_len = {len(model)};" in files["model_data.cpp"]
 
 
 def test_resolver_has_exactly_the_model_ops():

@@ -32,23 +32,31 @@ def cmd_inspect(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
-    print(f"model        {args.model}")
-    print(f"flash        {report['flash_bytes']:,} B (sha256 {report['sha256'][:16]}…)")
-    print(f"full int8    {'yes' if report['full_int8'] else 'NO'}")
-    print("ops          " + ", ".join(f"{op} v{v}" for op, v in report["op_versions"].items()))
+    import textwrap
+
+    def field(name: str, text: str) -> None:
+        lines = textwrap.wrap(text, 67) or [""]
+        print(f"{name:<13}{lines[0]}")
+        for line in lines[1:]:
+            print(" " * 13 + line)
+
+    field("model", str(args.model))
+    field("flash", f"{report['flash_bytes']:,} B (sha256 {report['sha256'][:16]}…)")
+    field("full int8", "yes" if report["full_int8"] else "NO")
+    field("ops", ", ".join(f"{op} v{v}" for op, v in report["op_versions"].items()))
     if report["custom_ops"]:
-        print(f"custom ops   {', '.join(report['custom_ops'])}")
+        field("custom ops", ", ".join(report["custom_ops"]))
     for kind in ("inputs", "outputs"):
         for t in report[kind]:
             shape = "x".join(str(d) for d in t["shape"])
-            print(f"{kind[:-1]:<12} {shape} {t['dtype']}  scale={t['scale']:.6g} zero_point={t['zero_point']}")
-    print(f"MACs         {report['macs']:,}")
-    print(f"arena        {report['arena_bytes']:,} B measured ({report['arena_method']})")
-    print(f"             {report['arena_with_margin_bytes']:,} B with the export margin")
+            field(kind[:-1], f"{shape} {t['dtype']}  scale={t['scale']:.6g} zero_point={t['zero_point']}")
+    field("MACs", f"{report['macs']:,}")
+    field("arena", f"{report['arena_bytes']:,} B measured, {report['arena_with_margin_bytes']:,} B with the export "
+                   f"margin ({report['arena_method']})")
+    print(f"{'board':<22} {'fits':<5} {'flash used/budget B':<22} arena used/budget B")
     for key, d in report["fit_details"].items():
-        mark = "fits" if d["fits"] else "DOES NOT FIT"
-        print(f"board        {key:<22} {mark:<13} flash {d['flash_bytes']:,}/{d['flash_budget']:,} B, "
-              f"arena {d['arena_bytes']:,}/{d['ram_budget']:,} B")
+        print(f"{key:<22} {'yes' if d['fits'] else 'NO':<5} {d['flash_bytes']:,}/{d['flash_budget']:,}".ljust(51)
+              + f" {d['arena_bytes']:,}/{d['ram_budget']:,}")
     return 0
 
 
@@ -102,9 +110,19 @@ def cmd_export(args) -> int:
         if not report.ok:
             raise TinyMLError("the emulated board computed something else than the host; do not ship this sketch")
     print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
-    for line in arduino_commands(board, result.libraries, str(sketch_dir)):
+    for line in arduino_commands(board, result.libraries, str(sketch_dir), _detected_port()):
         print(f"  {line}")
     return 0
+
+
+def _detected_port() -> str | None:
+    """The one Arduino-compatible board on USB, if there is exactly one."""
+    from tinyml.capture.port import find_board_port
+
+    try:
+        return find_board_port()
+    except TinyMLError:
+        return None
 
 
 def _emulate(sketch_dir, library: str | None, recording: str | None, seed: int):
@@ -237,10 +255,20 @@ def cmd_train(args) -> int:
     result = train_task(task, cfg, samples, show_epochs=True)
     write_run(Path(args.out), result.run, result.model)
     r = result.report
-    print(f"wrote {args.out}/: float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), "
-          f"{r['flash_bytes']:,} B flash, arena {r['arena_bytes']:,} B, {r['total_seconds']} s; "
-          f"kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy)")
+    print(f"wrote {args.out}/")
+    print(f"  float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), {r['flash_bytes']:,} B "
+          f"flash, arena {r['arena_bytes']:,} B")
+    print(f"  kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy), {r['total_seconds']} s")
     return _weak_exit(r["warnings"], args.allow_weak)
+
+
+def _warn(text: str) -> None:
+    """A warning wrapped to the terminal (80 columns when unknown)."""
+    import shutil
+    import textwrap
+
+    width = min(shutil.get_terminal_size((80, 24)).columns, 100)
+    print(textwrap.fill(f"warning: {text}", width, subsequent_indent="  "), file=sys.stderr)
 
 
 def _list_config(cfg) -> int:
@@ -260,7 +288,7 @@ def _list_config(cfg) -> int:
 def _weak_exit(warnings: list[str], allow_weak: bool) -> int:
     """Print the truth guards' warnings; a weak model is an error unless the user accepts it."""
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _warn(warning)
     if warnings and not allow_weak:
         raise WeakModelError(f"{len(warnings)} warning(s) above: this model should not ship; fix the data, "
                              "or pass --allow-weak to keep it anyway")
@@ -302,7 +330,7 @@ def cmd_evaluate(args) -> int:
         for label, recall in result["per_class_recall"].items():
             print(f"  {label:<12} recall {recall if recall is None else round(recall, 3)}")
     for warning in result["warnings"]:
-        print(f"warning: {warning}", file=sys.stderr)
+        _warn(warning)
     return 0
 
 
@@ -322,16 +350,20 @@ def cmd_capture(args) -> int:
     from tinyml.capture.session import CaptureOptions, run_capture
     from tinyml.tasks import all_tasks, get_task
 
-    if get_task(args.task).capture_kind is None:
+    task = get_task(args.task)
+    if task.capture_kind is None:
         names = ", ".join(t.name for t in all_tasks() if t.capture_kind is not None)
         raise TinyMLError(f"task '{args.task}' records nothing from a board; choose one of: {names}")
     path = find_board_port() if args.port == "auto" else args.port
+    countdown = args.countdown if args.countdown is not None else (3 if sys.stdin.isatty() else 0)
     opts = CaptureOptions(task=args.task, label=args.label, out_dir=Path(args.out or f"datasets/{args.task}"),
                           count=args.count, seconds=args.seconds, person=args.person, plain=args.plain,
-                          plain_axes=args.plain_axes, plain_units=args.plain_units)
+                          plain_axes=args.plain_axes, plain_units=args.plain_units, countdown=countdown,
+                          pause=args.pause, sensor_kind=task.capture_kind)
     summary = run_capture(opts, lambda: open_port(path, args.baud))
-    print(f"done: {summary['kept']} samples kept in {opts.out_dir / opts.label}, {summary.get('discarded', 0)} "
-          f"partial samples discarded, {summary.get('rejected_lines', 0)} bad lines rejected")
+    print(f"done: {summary['kept']} samples kept, {summary.get('discarded', 0)} partial discarded, "
+          f"{summary.get('rejected_lines', 0)} bad lines")
+    print(f"in {opts.out_dir / opts.label}/")
     return 0
 
 
@@ -350,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sensor data to full-int8 TensorFlow Lite Micro models and Arduino sketches.",
     )
     p.add_argument("--version", action="version", version=f"tinyml {__version__}")
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("demo", help="the main job: build example models and sketches into build/")
@@ -397,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plain", action="store_true", help="plain CSV lines from another sketch (IMU_Capture etc.)")
     s.add_argument("--plain-axes", type=int, default=6, help="numbers per line in --plain mode")
     s.add_argument("--plain-units", default="g", help="accelerometer units in --plain mode")
+    s.add_argument("--countdown", type=int, help="seconds counted down before each sample "
+                                                 "(default: 3 in a terminal, 0 when piped)")
+    s.add_argument("--pause", type=float, default=0.0, help="seconds of rest between samples (default 0)")
     s.set_defaults(func=cmd_capture)
 
     s = sub.add_parser("quantize", help="Keras model + representative data → full-int8 .tflite")
@@ -451,14 +487,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     import os
+    import warnings
 
-    # TensorFlow's C++ start-up chatter (oneDNN, absl) is not for users; set before any import of it
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from tinyml.logfilter import filtered_stderr
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 0
+        return 2
+    if not args.verbose:
+        # TensorFlow's start-up and runtime chatter is not for users; --verbose shows it
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        warnings.filterwarnings("ignore", module=r"(tensorflow|keras|tf_keras|absl)(\.|$)")
+    with filtered_stderr(enabled=not args.verbose):
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         return args.func(args)
     except TinyMLError as exc:

@@ -16,7 +16,7 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from tinyml.boards import get_board
+    from tinyml.boards import BOARDS, get_board
     from tinyml.export.pipeline import ExportSource, build_export
     from tinyml.files import write_files
     from tinyml.run import write_run
@@ -47,14 +47,17 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
             "per_class_recall": r["per_class_recall"], "warnings": r["warnings"], "kept_epoch": r["kept_epoch"],
             "epochs": r["epochs"],
         })
-        print(f"[{name}] exported {out / 'arduino' / name}/ in {rows[-1]['seconds']} s", flush=True)
+        print(f"[{name}] sketch exported, {rows[-1]['seconds']} s in all", flush=True)
     write_files(out, {"summary.json": json.dumps(rows, indent=2, sort_keys=True) + "\n",
                       "REPORT.md": report_markdown(rows, board.title)})
     print()
-    print(f"{'task':<14}{'float acc':>10}{'int8 acc':>10}{'flash B':>10}{'arena B':>10}{'time s':>8}  fits")
+    print(f"{'task':<17}{'float acc':>10}{'int8 acc':>9}{'flash B':>10}{'arena B':>9}{'time s':>8}  boards")
     for row in rows:
-        print(f"{row['task']:<14}{row['float_accuracy']:>10.3f}{row['int8_accuracy']:>10.3f}{row['flash_bytes']:>10,}"
-              f"{row['arena_bytes']:>10,}{row['seconds']:>8}  {', '.join(row['fits'])}")
+        print(f"{row['task']:<17}{row['float_accuracy']:>10.3f}{row['int8_accuracy']:>9.3f}{row['flash_bytes']:>10,}"
+              f"{row['arena_bytes']:>9,}{row['seconds']:>8}  {len(row['fits'])}/{len(BOARDS)} fit")
+    print(f"sketches for the {board.title}:")
+    print(f"  {out / 'arduino'}/")
+    print(f"model cards: {out / 'REPORT.md'}")
     return rows
 
 

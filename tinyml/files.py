@@ -17,6 +17,12 @@ def _inside(root: Path, path: Path) -> bool:
         return False
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_text_atomic(path: Path, text: str) -> bool:
     """Replace `path` with `text` via a temp file and rename; returns False when it already matched."""
     return write_bytes_atomic(path, text.encode("utf-8"))
@@ -32,6 +38,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a written file gets what open() would give it
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -23,7 +23,9 @@ def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuf
 
 
 def progress_callback(label: str):
-    """A one-line epoch progress bar (rewritten in place on a terminal, every 5 epochs otherwise)."""
+    """A one-line epoch progress bar, as wide as the terminal allows (rewritten in place on a terminal,
+    every 5 epochs otherwise); epochs count from 1."""
+    import shutil
     import sys
 
     import keras
@@ -33,9 +35,12 @@ def progress_callback(label: str):
             total = self.params.get("epochs") or 1
             done = epoch + 1
             logs = logs or {}
-            bar = "#" * int(24 * done / total)
-            text = (f"{label} [{bar:<24}] epoch {done}/{total} loss {logs.get('loss', 0):.3f} "
-                    f"acc {logs.get('accuracy', 0):.3f}" + (f" val {logs['val_accuracy']:.3f}" if "val_accuracy" in logs else ""))
+            tail = (f"{done}/{total} loss {logs.get('loss', 0):.3f} acc {logs.get('accuracy', 0):.3f}"
+                    + (f" val {logs['val_accuracy']:.3f}" if "val_accuracy" in logs else ""))
+            cols = shutil.get_terminal_size((80, 24)).columns
+            width = max(4, min(24, cols - 1 - len(label) - len(tail) - 4))
+            bar = "#" * int(width * done / total)
+            text = f"{label} [{bar:<{width}}] {tail}"[: max(20, cols - 1)]
             if sys.stdout.isatty():
                 print("\r" + text, end="\n" if done == total else "", flush=True)
             elif done % 5 == 0 or done == total:

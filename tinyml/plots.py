@@ -14,7 +14,9 @@ def confusion_png(cm, labels, title: str) -> bytes:
     import matplotlib.pyplot as plt
 
     cm = np.asarray(cm)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(labels), 1.0 + 0.9 * len(labels)), dpi=100)
+    # at least 4.5 x 4 inches: two classes must still leave room for the title and tick labels
+    side = max(4.0, 1.6 + 0.9 * len(labels))
+    fig, ax = plt.subplots(figsize=(side + 0.5, side), dpi=100, layout="constrained")
     ax.imshow(cm, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
@@ -25,7 +27,6 @@ def confusion_png(cm, labels, title: str) -> bytes:
         for j in range(cm.shape[1]):
             ax.text(j, i, str(cm[i, j]), ha="center", va="center",
                     color="white" if cm[i, j] > cm.max() / 2 else "black")
-    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)
@@ -38,14 +39,15 @@ def curves_png(history: dict) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3), dpi=100)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3), dpi=100, layout="constrained")
     for key, ax in (("loss", axes[0]), ("accuracy", axes[1])):
         for prefix in ("", "val_"):
-            if prefix + key in history:
-                ax.plot(history[prefix + key], label=prefix + key)
+            values = history.get(prefix + key)
+            if values:
+                ax.plot(range(1, len(values) + 1), values, label=prefix + key)  # epochs counted from 1, as the bar
         ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
-    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)

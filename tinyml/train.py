@@ -52,8 +52,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     train_s += extra
     tx, ty = task.examples(train_s, cfg, cfg.augment_copies, cfg.seed)
     vx, vy = task.examples(val_s, cfg, 0, cfg.seed)
-    progress(f"training on {len(train_s)} recordings ({len(extra)} generated, {len(tx)} with augmentation), "
-             f"validating on {len(val_s)}")
+    progress(f"train {len(train_s)} ({len(extra)} generated, {len(tx)} augmented), hold out {len(val_s)}")
     callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
     targets = task.targets(cfg, tx, ty)
     # soft training targets (distillation): validate against the labels, one-hot, without a second teacher pass

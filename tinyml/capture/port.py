@@ -32,9 +32,14 @@ def find_board_port() -> str:
 def open_port(path: str, baud: int, timeout: float = 0.1):
     import serial
 
+    import errno
+
     try:
         # dsrdtr/rtscts off: toggling DTR is what resets many boards; we wait the reset out anyway
         return serial.Serial(path, baudrate=baud, timeout=timeout, write_timeout=1.0)
     except (serial.SerialException, OSError, ValueError) as exc:
+        if getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM) or "Permission denied" in str(exc):
+            raise TinyMLError(f"permission denied on {path}: add yourself to the serial group, e.g. "
+                              "`sudo usermod -aG dialout $USER`, then log out and in again") from None
         reason = str(exc).split(":")[-1].strip() or type(exc).__name__
         raise TinyMLError(f"cannot open {path} ({reason}); is the board plugged in and the Serial Monitor closed?") from None

@@ -130,6 +130,15 @@ class Hello:
     """Nominal rate (samples/s for IMU and audio, frames/s for the camera)."""
 
 
+def sensor_kind(h: "Hello") -> str:
+    """What a board records, from its HELLO: 'audio' (pcm16), 'image' (u8 frames) or 'motion'."""
+    if "pcm16" in h.units:
+        return "audio"
+    if "u8" in h.units:
+        return "image"
+    return "motion"
+
+
 def parse_hello(msg: Message) -> Hello:
     if msg.kind != "HELLO" or len(msg.fields) != 6:
         raise ValueError("not a HELLO message")

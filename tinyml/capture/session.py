@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.capture.protocol import Hello, Message, Parser, encode, parse_hello
+from tinyml.capture.protocol import Hello, Message, Parser, encode, parse_hello, sensor_kind
 from tinyml.capture.recorder import Sample, SampleCollector, write_sample
 from tinyml.errors import TinyMLError
 
@@ -45,6 +45,12 @@ class CaptureOptions:
     """Plain mode: numbers per line."""
     plain_units: str = "g"
     """Plain mode: accelerometer units."""
+    countdown: int = 0
+    """Seconds counted down ("3… 2… 1… go") before each sample, so a person can time a gesture or word."""
+    pause: float = 0.0
+    """Seconds of rest between samples (after the sample is saved, before the next countdown)."""
+    sensor_kind: str = ""
+    """What the task records ('motion', 'audio', 'image'); a board announcing another sensor is refused."""
 
 
 class Disconnected(Exception):
@@ -120,9 +126,13 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
         hello = handshake(link, opts.handshake_timeout)
         progress(f"connected: {hello.board} {hello.sensor} ({','.join(hello.axes)}) at {hello.rate_hz:g} Hz nominal")
         collector = SampleCollector(hello, opts.seconds)
+        if opts.sensor_kind and sensor_kind(hello) != opts.sensor_kind:
+            raise TinyMLError(f"the board sends {sensor_kind(hello)} ({hello.sensor}) but task '{opts.task}' records "
+                              f"{opts.sensor_kind}; upload the matching capture sketch from arduino/")
         stalls = 0
         while len(kept) < opts.count:
             try:
+                _prompt(opts, len(kept) + 1, progress)
                 link.send(encode("START"))
                 last_data = time.monotonic()
                 sample = None
@@ -151,9 +161,11 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
                 path = write_sample(opts.out_dir, sample, hello, opts.label, opts.person)
                 kept.append(path)
                 st = collector.stats
-                progress(f"sample {len(kept)}/{opts.count} kept: {_describe(sample)} at {sample.rate_hz:.1f} Hz "
-                         f"(device clock); discarded {st.samples_discarded}, gaps {st.gaps}, "
-                         f"rejected lines {sum(link.parser.counts.values())}")
+                progress(f"sample {len(kept)}/{opts.count}: {_describe(sample)}, {sample.rate_hz:.1f} Hz; "
+                         f"discarded {st.samples_discarded}, gaps {st.gaps}, "
+                         f"bad lines {sum(link.parser.counts.values())}")
+                if opts.pause > 0 and len(kept) < opts.count:
+                    time.sleep(opts.pause)
             except Disconnected:
                 collector.discard("disconnected")
                 link.close()
@@ -182,6 +194,17 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
         summary["kept"] = len(kept)
         summary["files"] = [str(p) for p in kept]
     return summary
+
+
+def _prompt(opts: CaptureOptions, number: int, progress) -> None:
+    """Tell the person when recording starts: a countdown, then "go"."""
+    if opts.countdown <= 0:
+        return
+    progress(f"sample {number}/{opts.count} '{opts.label}': get ready…")
+    for left in range(opts.countdown, 0, -1):
+        progress(f"  {left}…")
+        time.sleep(1.0)
+    progress(f"  go! ({opts.seconds:g} s)")
 
 
 def _describe(sample: Sample) -> str:
@@ -216,6 +239,7 @@ def _run_plain(opts: CaptureOptions, port_opener, progress) -> dict:
                   (opts.plain_units,) * opts.plain_axes, 0.0)
     try:
         while len(kept) < opts.count:
+            _prompt(opts, len(kept) + 1, progress)
             rows, times = [], []
             start = None
             last = time.monotonic()
@@ -249,8 +273,8 @@ def _run_plain(opts: CaptureOptions, port_opener, progress) -> dict:
             rate = (len(times) - 1) / span if span > 0 else 0.0
             sample = Sample("motion", np.asarray(times), np.asarray(rows), rate)
             kept.append(write_sample(opts.out_dir, sample, hello, opts.label, opts.person))
-            progress(f"sample {len(kept)}/{opts.count} kept: {len(rows)} rows, rate measured on the host "
-                     f"{rate:.1f} Hz; {skipped} non-numeric or wrong-width lines skipped")
+            progress(f"sample {len(kept)}/{opts.count}: {len(rows)} rows, rate measured on the host {rate:.1f} Hz; "
+                     f"{skipped} lines skipped")
     except KeyboardInterrupt:
         progress(f"stopped by Ctrl-C: {len(kept)} samples kept")
     finally:

@@ -116,8 +116,8 @@ def load_source(path: str | Path) -> ExportSource:
     if p.is_dir():
         if not is_run_dir(p):
             raise ModelError(f"{p} is a folder without run.json; pass a .tflite file or a `tinyml train` run folder")
-        run = read_run(p)
-        return ExportSource.from_run(run, run.task)
+        # the sketch is named after the run folder, so two runs of one task export side by side
+        return ExportSource.from_run(read_run(p), p.resolve().name)
     return ExportSource(model=load_model_bytes(p), task="generic", labels=(), config=None, stem=p.stem)
 
 

@@ -74,7 +74,7 @@ def sketch_files(
     }
     files = {
         "model_data.h": render("model_data.h.j2", context),
-        "model_data.cc": render("model_data.cc.j2", context),
+        "model_data.cpp": render("model_data.cpp.j2", context),
         "model_settings.h": render("model_settings.h.j2", context),
         "op_resolver.h": render("op_resolver.h.j2", context),
         f"{name}.ino": render(firmware.sketch_template, context),
@@ -104,12 +104,16 @@ def sketch_files(
     return files
 
 
-def arduino_commands(board: Board, libraries: list[str], sketch_dir: str) -> list[str]:
-    """What to run to build and flash the sketch with arduino-cli."""
-    quoted = " ".join(f'"{lib}"' if " " in lib else lib for lib in libraries)
+def arduino_commands(board: Board, libraries: list[str], sketch_dir: str, port: str | None = None) -> list[str]:
+    """What to run to build and flash the sketch with arduino-cli; every word is shell-quoted, and
+    without a detected port the placeholder is quoted too, so pasting it never redirects."""
+    import shlex
+
+    libs = " ".join(shlex.quote(lib) for lib in libraries)
+    where = shlex.quote(sketch_dir)
     return [
         f"arduino-cli core install {board.core}",
-        f"arduino-cli lib install {quoted}",
-        f"arduino-cli compile --fqbn {board.fqbn} {sketch_dir}",
-        f"arduino-cli upload -p <PORT> --fqbn {board.fqbn} {sketch_dir}",
+        f"arduino-cli lib install {libs}",
+        f"arduino-cli compile --fqbn {board.fqbn} {where}",
+        f"arduino-cli upload -p {shlex.quote(port or '<PORT>')} --fqbn {board.fqbn} {where}",
     ]

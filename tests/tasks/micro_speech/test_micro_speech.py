@@ -159,9 +159,9 @@ def test_train_export_evaluate_stream(tmp_path, shared_data):
     out = tmp_path / "sketch"
     proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    settings = (out / "micro_speech" / "model_settings.h").read_text()
+    settings = (out / "run" / "model_settings.h").read_text()  # the sketch is named after the run folder
     assert "kFeatureSliceCount = 49;" in settings and "kFeatureSize = 40;" in settings
-    assert compile_sketch(out / "micro_speech", "micro_speech.ino").returncode == 0
+    assert compile_sketch(out / "run", "run.ino").returncode == 0
     proc = run_cli("evaluate", str(run), "--data", str(shared_data / "speech_commands"), "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout)["samples"] > 500
