@@ -250,7 +250,7 @@ def cmd_train(args) -> int:
         reason = task.needs_real_data(cfg)
         if reason:
             raise TinyMLError(f"no --data given: {reason}")
-        print(f"no --data given: training on the embedded synthetic {task.name} data ({args.synthetic} per class)")
+        print(f"no --data: training on the embedded synthetic data ({args.synthetic} per class)")
         samples = task.synthetic(cfg, args.synthetic, cfg.seed)
     result = train_task(task, cfg, samples, show_epochs=True)
     write_run(Path(args.out), result.run, result.model)

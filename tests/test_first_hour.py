@@ -1,0 +1,135 @@
+"""The first hour: output that fits 80 columns, no TensorFlow chatter, help that teaches,
+sketch files the IDEs build, capture prompts and clear port errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+from fixtures import tiny_model
+from simboard import SimBoard
+
+TF_LOG_MARKERS = ("I0000", "E0000", "W0000", "oneDNN", "absl::InitializeLog", "cpu_feature_guard", "NodeDef")
+
+
+def run80(*args, timeout=900, cwd=REPO):
+    env = dict(os.environ, COLUMNS="80")
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quiet TensorFlow by itself
+    return subprocess.run([sys.executable, "-m", "tinyml", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)
+
+
+def widest(proc) -> int:
+    return max((len(line) for line in (proc.stdout + proc.stderr).splitlines()), default=0)
+
+
+def test_tinyml_alone_prints_help_and_exits_2():
+    proc = run80()
+    assert proc.returncode == 2 and "usage: tinyml" in proc.stdout
+    proc = run80("train", "--help")
+    assert "magic_wand" in proc.stdout and "micro_speech" in proc.stdout and "person_detection" in proc.stdout
+
+
+def test_inspect_fits_80_columns(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_model())
+    proc = run80("inspect", str(model))
+    assert proc.returncode == 0 and widest(proc) <= 80, proc.stdout
+
+
+@pytest.mark.slow
+def test_train_prints_no_tensorflow_log_and_fits_80_columns(tmp_path):
+    proc = run80("train", "magic_wand", "--synthetic", "20", "--set", "epochs=1", "--out", str(tmp_path / "r"),
+                 "--allow-weak")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert not [line for line in out.splitlines() if any(m in line for m in TF_LOG_MARKERS)], out
+    assert widest(proc) <= 80, out
+
+
+@pytest.mark.slow
+def test_demo_quick_fits_80_columns():
+    out = Path(tempfile.mkdtemp(prefix="d", dir="/tmp"))  # a short path: the demo prints it
+    proc = run80("demo", "--quick", "--allow-weak", "--out", str(out / "b"), timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert widest(proc) <= 80, "\n".join(line for line in proc.stdout.splitlines() if len(line) > 80)
+    assert not [line for line in proc.stderr.splitlines() if any(m in line for m in TF_LOG_MARKERS)]
+
+
+def test_capture_fits_80_columns_and_counts_down(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8)
+    try:
+        proc = run80("capture", "--port", board.path, "--task", "magic_wand", "--label", "wing", "--count", "2",
+                     "--seconds", "0.5", "--countdown", "1", "--out", str(tmp_path / "d"), timeout=120)
+    finally:
+        board.close()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert widest(proc) <= 80, proc.stdout
+    assert sum("get ready" in line for line in lines) == 2 and sum("go!" in line for line in lines) == 2
+    ready = next(i for i, line in enumerate(lines) if "get ready" in line)
+    assert any("1…" in line for line in lines[ready:ready + 2])
+
+
+def test_capture_refuses_a_board_of_another_sensor(tmp_path):
+    board = SimBoard(rate_hz=100, speed=8)  # an IMU board
+    try:
+        proc = run80("capture", "--port", board.path, "--task", "micro_speech", "--label", "yes", "--count", "1",
+                     "--countdown", "0", "--out", str(tmp_path / "d"), timeout=120)
+    finally:
+        board.close()
+    assert proc.returncode == 2 and "sends motion" in proc.stderr and "records audio" in proc.stderr
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").rglob("*.csv"))
+
+
+def test_permission_denied_names_the_dialout_fix(monkeypatch):
+    import serial
+
+    from tinyml.capture.port import open_port
+    from tinyml.errors import TinyMLError
+
+    def denied(*a, **kw):
+        raise serial.SerialException(13, "could not open port /dev/ttyACM0: [Errno 13] Permission denied")
+
+    monkeypatch.setattr(serial, "Serial", denied)
+    with pytest.raises(TinyMLError, match="dialout"):
+        open_port("/dev/ttyACM0", 115200)
+
+
+def test_sketch_files_ide_friendly(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_model())
+    old = os.umask(0o022)
+    try:
+        proc = run_cli("export", str(model), "--board", "nano33ble_sense", "--out", str(tmp_path / "s"))
+    finally:
+        os.umask(old)
+    assert proc.returncode == 0, proc.stderr
+    sketch = tmp_path / "s" / "m"
+    assert (sketch / "model_data.cpp").is_file() and not (sketch / "model_data.cc").exists()
+    for f in sketch.iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644, f
+    upload = next(line for line in proc.stdout.splitlines() if "arduino-cli upload" in line)
+    assert "'<PORT>'" in upload or "/dev/" in upload  # quoted placeholder: pasting it never redirects
+
+
+def test_two_runs_of_one_task_export_side_by_side(tmp_path, quick_demo):
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(quick_demo / "runs" / "magic_wand", runs / "wand_a")
+    shutil.copytree(quick_demo / "runs" / "magic_wand", runs / "wand_b")
+    for run in ("wand_a", "wand_b"):
+        proc = run_cli("export", str(runs / run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"))
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "wand_a" / "wand_a.ino").is_file()
+    assert (tmp_path / "out" / "wand_b" / "wand_b.ino").is_file()
+    assert json.loads((tmp_path / "out" / "wand_a" / "manifest.json").read_text())["task"] == "magic_wand"
