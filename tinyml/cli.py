@@ -295,13 +295,49 @@ def _weak_exit(warnings: list[str], allow_weak: bool) -> int:
     return 0
 
 
+def _evaluation_source(args):
+    """A run folder, or a bare .tflite scored as --task's model (e.g. a published one) with --labels."""
+    from dataclasses import replace
+
+    from tinyml.modelinfo import load_model_bytes, read_model
+    from tinyml.run import Run, is_run_dir, read_run
+    from tinyml.tasks import get_task
+
+    if is_run_dir(Path(args.run)):
+        if args.task:
+            raise TinyMLError("--task is for a bare .tflite; a run folder already names its task")
+        return read_run(Path(args.run))
+    if not args.task:
+        raise TinyMLError(f"{args.run} is not a run folder; to score a bare .tflite, say which task's data it "
+                          "reads with --task (and its class order with --labels)")
+    task = get_task(args.task)
+    if not task.trains:
+        raise TinyMLError(f"task '{task.name}' has no data loader; choose a task whose data the model reads")
+    model = load_model_bytes(args.run)
+    info = read_model(model, str(args.run))
+    info.require_full_int8()
+    cfg = task.default_config()
+    import dataclasses
+
+    labels = _labels(args.labels)
+    if labels:
+        if "labels" not in {f.name for f in dataclasses.fields(cfg)}:
+            raise TinyMLError(f"task '{task.name}' derives its classes from its settings; use --set "
+                              "(see `tinyml train TASK --list-config`) instead of --labels")
+        cfg = replace(cfg, labels=tuple(labels))
+    if len(task.labels(cfg)) != info.outputs[0].elements:
+        raise TinyMLError(f"the model has {info.outputs[0].elements} outputs but task '{task.name}' has "
+                          f"{len(task.labels(cfg))} classes ({', '.join(task.labels(cfg))}); pass --labels in output order")
+    return Run(task=task.name, config=cfg, model=model, report={}, history={})
+
+
 def cmd_evaluate(args) -> int:
     from tinyml.config import apply_sets
     from tinyml.fit import evaluate_int8
     from tinyml.run import read_run
     from tinyml.tasks import get_task
 
-    run = read_run(Path(args.run))
+    run = _evaluation_source(args)
     task = get_task(run.task)
     cfg = apply_sets(run.config, args.set)  # e.g. the data's units/rate; model settings come from the run
     if args.stream:
@@ -407,8 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "leaves a class without examples")
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("evaluate", help="score a run's int8 model (in TFLM) on a dataset")
-    s.add_argument("run", help="run folder from `tinyml train`")
+    s = sub.add_parser("evaluate", help="score an int8 model (in TFLM) on a dataset")
+    s.add_argument("run", help="run folder from `tinyml train`, or a .tflite with --task")
+    s.add_argument("--task", choices=NAMES, metavar="TASK", help="for a bare .tflite: the task whose data it reads")
+    s.add_argument("--labels", help="for a bare .tflite: comma-separated class labels in output order")
     s.add_argument("--data", help="dataset folder in a format the task loads")
     s.add_argument("--stream", help="long WAV recording to run as the device would (micro_speech)")
     s.add_argument("--truth", help="ground truth 'word,start_ms' CSV for --stream (default: FILE.csv)")

@@ -39,7 +39,8 @@ class _ESpeak:
         try:
             import espeakng_loader
         except ImportError:
-            raise TinyMLError("synthetic speech needs the espeakng-loader package: pip install espeakng-loader") from None
+            raise TinyMLError("synthetic speech needs eSpeak NG (GPL-3.0), an optional extra: "
+                              "pip install 'tinyml[speech-synth]', or train micro_speech with --data") from None
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
         data = espeakng_loader.get_data_path().encode()
         self.lib.espeak_Initialize.restype = ctypes.c_int
