@@ -33,6 +33,7 @@ class SimBoard:
         self.hello = Hello(1, "nano33ble_sense_rev2", "BMI270" if kind == "motion" else "PDM", axes, units, rate_hz)
         self.link = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"simboard-{os.getpid()}-{id(self)}")
         self.rows_sent = 0
+        self.stops_received = 0
         self.unplugged = threading.Event()
         self.stop_flag = threading.Event()
         self._open_pty()
@@ -111,6 +112,7 @@ class SimBoard:
                         self._write(encode("REC", 1))
                     elif kind == "STOP":
                         recording = False
+                        self.stops_received += 1
                         self._write(encode("REC", 0))
             if self.wrong_baud:
                 self._write(bytes(self.rng.integers(0, 256, 64, dtype=np.uint8)))

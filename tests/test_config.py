@@ -54,3 +54,38 @@ def test_cli_lists_config_and_refuses_bad_values_before_loading(tmp_path):
     proc = run_cli("train", "magic_wand", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"),
                    "--set", "epochs=abc")
     assert proc.returncode == 2 and proc.stderr.strip() == "tinyml: error: --set epochs=abc: expected integer"
+
+
+def test_a_crafted_run_config_cannot_carry_text_into_c(tmp_path, quick_demo):
+    """Config values are typed end to end: text where a number belongs is refused, never rendered."""
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(quick_demo / "runs" / "magic_wand", run)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["rule"]["suppression_ms"] = "1000\n#include </etc/passwd>"
+    (run / "config.json").write_text(json.dumps(cfg))
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "suppression_ms" in proc.stderr and "is not integer" in proc.stderr
+    assert not (tmp_path / "out").exists()
+    proc = run_cli("train", "magic_wand", "--out", str(tmp_path / "r"), "--set",
+                   "rule.suppression_ms=1000\n#include </etc/passwd>")
+    assert proc.returncode == 2 and "expected integer" in proc.stderr
+
+
+@pytest.mark.parametrize("bad", [{"epochs": True}, {"epochs": "3"}, {"learning_rate": "nan"}, {"labels": "wing"},
+                                 {"rule": 3}])
+def test_from_dict_checks_types(bad):
+    from tinyml.config import from_dict
+
+    with pytest.raises(TinyMLError):
+        from_dict(MagicWandConfig, bad)
+
+
+@pytest.mark.parametrize("label", ["con", "NUL", "com1", "Lpt9"])
+def test_windows_device_names_are_not_labels(label):
+    from tinyml.names import safe_label
+
+    with pytest.raises(TinyMLError, match="device name on Windows"):
+        safe_label(label)

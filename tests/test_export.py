@@ -164,3 +164,8 @@ def test_reference_resolver_golden(reference_models):
     result = build_export(source, get_board("nano33ble_sense"), "micro_speech_ref",
                           ["silence", "unknown", "yes", "no"])
     check_golden("micro_speech_reference", {k: result.files[k] for k in ("op_resolver.h", "model_settings.h")})
+
+
+def test_duplicate_labels_are_refused():
+    with pytest.raises(TinyMLError, match="repeat a name"):
+        build_export(tiny_source(), get_board("nano33ble_sense"), "tiny", ["a", "b", "a"])

@@ -158,3 +158,35 @@ def test_everything_but_synthetic_speech_works_without_espeak():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "REFUSED" in out.stdout and "tinyml[speech-synth]" in out.stdout
+
+
+def test_sigterm_stops_the_board_and_exits_130(tmp_path):
+    import signal
+    import time
+
+    board = SimBoard(rate_hz=100, speed=1)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "tinyml", "capture", "--port", board.path, "--task",
+                                 "magic_wand", "--label", "wing", "--count", "50", "--seconds", "1", "--countdown",
+                                 "0", "--out", str(tmp_path / "d")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=REPO)
+        deadline = time.time() + 60
+        while not list((tmp_path / "d").rglob("*.csv")) and time.time() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "stopped" in out
+        stops = board.stops_received  # one STOP per finished sample, and one for the interruption
+        assert stops >= len(list((tmp_path / "d").rglob("*.csv"))) + 1
+    finally:
+        board.close()
+
+
+def test_count_options_need_at_least_one(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tiny_model())
+    for args in (("verify", str(model), "--count", "0"),
+                 ("export", str(model), "--board", "nano33ble_sense", "--out", str(tmp_path), "--verify-count", "-1")):
+        proc = run_cli(*args)
+        assert proc.returncode == 2 and "at least 1" in proc.stderr

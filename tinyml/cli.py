@@ -65,6 +65,8 @@ def cmd_verify(args) -> int:
     from tinyml.export.pipeline import load_source
     from tinyml.modelinfo import read_model
 
+    if args.count < 1:
+        raise TinyMLError(f"--count {args.count}: compare at least 1 input")
     source = load_source(args.model)
     read_model(source.model, str(args.model))
     result = tflm.verify(source.model, count=args.count, seed=args.seed)
@@ -85,6 +87,8 @@ def cmd_export(args) -> int:
     from tinyml.modelinfo import read_model
     from tinyml.names import safe_name
 
+    if args.verify_count < 1:
+        raise TinyMLError(f"--verify-count {args.verify_count}: compare at least 1 input")
     board = get_board(args.board)
     name = safe_name(args.name, "sketch name") if args.name is not None else None
     source = load_source(args.model)
@@ -383,7 +387,7 @@ def cmd_capture(args) -> int:
         return 0
     if not args.task or not args.label:
         raise TinyMLError("capture needs --task and --label (or --list)")
-    from tinyml.capture.session import CaptureOptions, run_capture
+    from tinyml.capture.session import CaptureOptions
     from tinyml.tasks import all_tasks, get_task
 
     task = get_task(args.task)
@@ -396,11 +400,27 @@ def cmd_capture(args) -> int:
                           count=args.count, seconds=args.seconds, person=args.person, plain=args.plain,
                           plain_axes=args.plain_axes, plain_units=args.plain_units, countdown=countdown,
                           pause=args.pause, sensor_kind=task.capture_kind)
-    summary = run_capture(opts, lambda: open_port(path, args.baud))
+    summary = _capture_until_stopped(opts, lambda: open_port(path, args.baud))
     print(f"done: {summary['kept']} samples kept, {summary.get('discarded', 0)} partial discarded, "
           f"{summary.get('rejected_lines', 0)} bad lines")
     print(f"in {opts.out_dir / opts.label}/")
-    return 0
+    return 130 if summary.get("interrupted") else 0
+
+
+def _capture_until_stopped(opts, opener) -> dict:
+    """run_capture with SIGTERM treated like Ctrl-C, so the board is told to STOP either way."""
+    import signal
+
+    from tinyml.capture.session import run_capture
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        return run_capture(opts, opener)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_demo(args) -> int:

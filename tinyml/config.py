@@ -22,7 +22,34 @@ def to_dict(config) -> dict:
     return out
 
 
+def _matches(value, hint) -> bool:
+    """Whether a JSON value has the field's declared type (bool is not an int, text is not a number)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_matches(value, a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return isinstance(value, (list, tuple)) and all(_matches(v, item) for v in value)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        import math
+
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    return True
+
+
 def from_dict(cls, data: dict):
+    """A typed config from JSON data; every value must have its field's type, so a crafted config.json
+    cannot carry text into a number that reaches generated C."""
+    if not isinstance(data, dict):
+        raise TinyMLError(f"{cls.__name__} settings must be a JSON object, not {type(data).__name__}")
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
@@ -31,10 +58,16 @@ def from_dict(cls, data: dict):
     kwargs = {}
     for key, value in data.items():
         hint = hints.get(key)
-        if isinstance(value, dict) and dataclasses.is_dataclass(hint):
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, dict):
+                raise TinyMLError(f"setting '{key}' must be a group of settings, got {value!r:.60}")
             value = from_dict(hint, value)
-        elif isinstance(value, list) and str(hint).startswith("tuple"):
+        elif not _matches(value, hint):
+            raise TinyMLError(f"setting '{key}' = {value!r:.60} is not {_type_name(hint)}")
+        elif isinstance(value, list):
             value = tuple(value)
+        elif hint is float and isinstance(value, int):
+            value = float(value)
         kwargs[key] = value
     return cls(**kwargs)
 

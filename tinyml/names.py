@@ -24,6 +24,11 @@ def safe_name(name: str, what: str = "name") -> str:
     return name
 
 
+# Names Windows reserves for devices in every folder ("con", "nul.txt" ...): a folder of that name
+# cannot be created or copied there.
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
 def safe_label(label: str, what: str = "label") -> str:
     """A class label that may become a folder name: letters, digits, '_' and '-', no path tricks."""
     if not isinstance(label, str) or not _SAFE_LABEL.match(label):
@@ -31,6 +36,8 @@ def safe_label(label: str, what: str = "label") -> str:
             f"{what} {label!r} is not a safe label; use letters, digits, '_' or '-' "
             "(no '/', '..', spaces or control characters), at most 63 characters"
         )
+    if label.lower() in _WINDOWS_RESERVED:
+        raise TinyMLError(f"{what} {label!r} is a device name on Windows and cannot be a folder there; pick another")
     return label
 
 

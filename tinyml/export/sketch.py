@@ -28,6 +28,8 @@ def check_labels(labels: list[str] | None, outputs: int) -> list[str]:
         raise TinyMLError(
             f"{len(labels)} labels given but the model has {outputs} outputs; pass exactly {outputs} labels"
         )
+    if len(set(labels)) != len(labels):
+        raise TinyMLError(f"labels {', '.join(labels)} repeat a name; each output needs its own label")
     for label in labels:
         if not label or len(label) > MAX_LABEL_CHARS or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in label):
             raise TinyMLError(
