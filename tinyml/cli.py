@@ -103,7 +103,7 @@ def cmd_export(args) -> int:
     print(f"wrote {sketch_dir}/ ({len(result.files)} files) for {board.title}")
     print(f"  model {result.info.flash_bytes:,} B flash, ops: {', '.join(result.info.op_names)}")
     print(f"  arena {result.arena_measured:,} B measured in TFLM; sketch reserves "
-          f"{json.loads(result.files['manifest.json'])['arena']['total_bytes']:,} B")
+          f"{result.arena_total:,} B")
     print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
     if args.emulate:
         report = _emulate(sketch_dir, args.library, None, 0)
@@ -430,7 +430,25 @@ def cmd_demo(args) -> int:
     return _weak_exit([f"{row['task']}: {w}" for row in rows for w in row["warnings"]], args.allow_weak)
 
 
+class _DefaultsShown(argparse.HelpFormatter):
+    """Help that states each option's default, where it has a meaningful one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS, []) and "%(default)" not in text \
+                and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsShown)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from tinyml.boards import BOARDS
     from tinyml.tasks import NAMES, all_tasks
 
     p = argparse.ArgumentParser(
@@ -439,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"tinyml {__version__}")
     p.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("demo", help="the main job: build example models and sketches into build/")
     s.add_argument("--out", default="build", help="output folder (default: build)")
@@ -449,7 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("train", help="train a task's model → RUN/ (int8 model, config, report, plots)")
-    s.add_argument("task", choices=NAMES, metavar="TASK", help="one of: " + ", ".join(NAMES))
+    s.add_argument("task", choices=NAMES, metavar="TASK",
+                   help="; ".join(f"{t.name}: {t.description}" for t in all_tasks() if t.trains))
     s.add_argument("--data", help="dataset folder (default: the embedded synthetic data)")
     s.add_argument("--out", help="run folder to write")
     s.add_argument("--list-config", action="store_true",
@@ -503,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("inspect", help="flash, ops, tensors, MACs, measured arena and board fit of a .tflite")
     s.add_argument("model", help=".tflite file or training run folder")
     s.add_argument("--json", action="store_true", help="machine-readable output")
-    s.add_argument("--board", help="check only this board profile")
+    s.add_argument("--board", metavar="BOARD", help="check only this board profile: " + ", ".join(BOARDS))
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("verify", help="require identical int8 outputs from TFLM and TFLite")
@@ -515,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="write an Arduino sketch folder OUT/NAME/ for a board")
     s.add_argument("model", help=".tflite file or training run folder")
-    s.add_argument("--board", required=True, help="board profile, e.g. nano33ble_sense")
+    s.add_argument("--board", required=True, metavar="BOARD", help="board profile: " + ", ".join(BOARDS))
     s.add_argument("--out", required=True, help="folder that receives the sketch folder")
     s.add_argument("--name", help="sketch name (letters, digits, '_'); default from the model")
     s.add_argument("--labels", help="comma-separated class labels in output order")

@@ -138,6 +138,8 @@ class ExportResult:
     """The model as read from its flatbuffer."""
     arena_measured: int
     """Arena measured in the TFLM interpreter."""
+    arena_total: int
+    """What the sketch reserves (measured + margin)."""
     verified: dict
     """TFLM vs TFLite comparison (compared, mismatches...)."""
     libraries: list
@@ -168,6 +170,7 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
     result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024, info=info)
     tflm.require_identical(result)
     files = sketch_files(model, board, name, labels, task.name, firmware, result.as_dict(), source.config)
-    return ExportResult(files=files, info=info, arena_measured=arena, verified=result.as_dict(),
+    return ExportResult(files=files, info=info, arena_measured=arena, arena_total=model.arena_total,
+                        verified=result.as_dict(),
                         libraries=board.libraries(firmware.sensor_roles),
                         fits={b.key: board_fit(b, info.flash_bytes, arena)["fits"] for b in BOARDS.values()})

@@ -165,7 +165,9 @@ class MicroSpeechTask(Task):
         noise = [c.audio for c in samples if c.label == NOISE_LABEL] + generated_noise(s.sample_rate, seed)
         index = {label: i for i, label in enumerate(cfg.labels)}
         xs, ys = [], []
-        for clip in samples:
+        from tinyml.progress import progress
+
+        for clip in progress(samples, "audio features"):
             if clip.label == NOISE_LABEL:
                 continue
             xs.append(cached_features(clip.audio, s))

@@ -68,7 +68,9 @@ def load_image_dir(root: str | Path, labels: tuple[str, ...], size: tuple[int, i
             present = sorted(p.name for p in root.iterdir() if p.is_dir())
             raise TinyMLError(f"class '{label}' has no images in {folder} (found class folders: "
                               f"{', '.join(present) or 'none'}); every class needs .png/.jpg/.bmp images")
-        for path in files:
+        from tinyml.progress import progress
+
+        for path in progress(files, f"images {label}"):
             gray = read_gray(path)
             samples.append(ImageSample(crop_scale(gray, *size), label, recorder_of(str(path)), str(path)))
     return samples
