@@ -177,3 +177,11 @@ def train_waveform(x, y, epochs: int, seed: int = 0):
     return model
 
 
+class FakeInfo:
+    """Just the quantization fields the firmware pieces read."""
+
+    def __init__(self, in_scale, in_zp, window, axes, classes):
+        from tinyml.modelinfo import TensorInfo
+
+        self.inputs = (TensorInfo("in", (1, window, 1, axes), "int8", in_scale, in_zp),)
+        self.outputs = (TensorInfo("out", (1, classes), "int8", 1 / 256, -128),)

@@ -249,7 +249,7 @@ def cmd_train(args) -> int:
         cfg = replace(cfg, init_from=str(args.init_from))
     task.check_config(cfg)
     if args.data:
-        samples = task.load(args.data, cfg)
+        samples = task.load_many(args.data, cfg)
     else:
         reason = task.needs_real_data(cfg)
         if reason:
@@ -355,18 +355,18 @@ def cmd_evaluate(args) -> int:
         return 0
     if not args.data:
         raise TinyMLError("pass --data DIR (a dataset) or --stream FILE.wav (a long recording)")
-    samples = task.load(args.data, cfg)
+    samples = task.load_many(args.data, cfg)
     x, y = task.examples(samples, cfg, 0, cfg.seed)
     from tinyml.guards import score_warnings
 
     result = evaluate_int8(task, run.model, x, y, task.labels(cfg))
     result.pop("scores")
-    result["data"] = str(args.data)
+    result["data"] = ", ".join(map(str, args.data))
     result["warnings"] = score_warnings(list(task.labels(cfg)), result["confusion"], result["accuracy"])
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
-        print(f"int8 accuracy {result['accuracy']:.3f} on {result['samples']} samples from {args.data}")
+        print(f"int8 accuracy {result['accuracy']:.3f} on {result['samples']} samples from {result['data']}")
         for label, recall in result["per_class_recall"].items():
             print(f"  {label:<12} recall {recall if recall is None else round(recall, 3)}")
     for warning in result["warnings"]:
@@ -469,7 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train a task's model → RUN/ (int8 model, config, report, plots)")
     s.add_argument("task", choices=NAMES, metavar="TASK",
                    help="; ".join(f"{t.name}: {t.description}" for t in all_tasks() if t.trains))
-    s.add_argument("--data", help="dataset folder (default: the embedded synthetic data)")
+    s.add_argument("--data", action="append", metavar="DIR",
+                   help="dataset folder; repeat to combine folders, e.g. clips + extra words + noise "
+                        "(default: the embedded synthetic data)")
     s.add_argument("--out", help="run folder to write")
     s.add_argument("--list-config", action="store_true",
                    help="print every --set key with its type, default and meaning, then exit")
@@ -486,7 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run", help="run folder from `tinyml train`, or a .tflite with --task")
     s.add_argument("--task", choices=NAMES, metavar="TASK", help="for a bare .tflite: the task whose data it reads")
     s.add_argument("--labels", help="for a bare .tflite: comma-separated class labels in output order")
-    s.add_argument("--data", help="dataset folder in a format the task loads")
+    s.add_argument("--data", action="append", metavar="DIR",
+                   help="dataset folder in a format the task loads (repeat to combine folders)")
     s.add_argument("--stream", help="long WAV recording to run as the device would (micro_speech)")
     s.add_argument("--truth", help="ground truth 'word,start_ms' CSV for --stream (default: FILE.csv)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -47,3 +47,31 @@ def kfold_indices(samples, k: int, seed: int, by_person: bool) -> list[tuple[np.
         members = rng.permutation([i for i in idx if samples[i].label == label])
         fold_of[members] = np.arange(len(members)) % k
     return [(idx[fold_of != f], idx[fold_of == f]) for f in range(k)]
+
+
+def speaker_stratified_split(samples, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out whole speakers until every class has about val_fraction of its examples held out,
+    never taking a class's last training speaker: no class is left without training or validation data
+    when it has examples from two or more speakers."""
+    from collections import Counter
+
+    rng = np.random.default_rng(seed)
+    by_person: dict[str, Counter] = {}
+    for s in samples:
+        by_person.setdefault(s.person, Counter())[s.label] += 1
+    total = Counter(s.label for s in samples)
+    need = {label: max(1, int(round(val_fraction * n))) for label, n in total.items()}
+    got: Counter = Counter()
+    held = set()
+    for person in rng.permutation(sorted(by_person)):
+        counts = by_person[person]
+        helps = any(got[label] < need[label] for label in counts)
+        keeps_training = all(total[label] - got[label] - n >= 1 for label, n in counts.items())
+        if helps and keeps_training:
+            held.add(person)
+            got.update(counts)
+        if all(got[label] >= need[label] for label in total):
+            break
+    idx = np.arange(len(samples))
+    val = np.array([i for i in idx if samples[i].person in held], dtype=int)
+    return np.setdiff1d(idx, val), val

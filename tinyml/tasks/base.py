@@ -122,6 +122,10 @@ class Task(abc.ABC):
         """Labelled recordings from a dataset folder in a layout the task reads."""
         raise self._no_trainer()
 
+    def load_many(self, roots, cfg) -> list:
+        """Several dataset folders as one (`--data A --data B`); by default each is loaded on its own."""
+        return [s for root in roots for s in self.load(root, cfg)]
+
     def synthetic(self, cfg, n_per_class: int, seed: int) -> list:
         """The embedded default data, generated in code."""
         raise self._no_trainer()

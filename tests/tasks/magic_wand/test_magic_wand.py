@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import check_golden, compile_sketch, run_cli
-from test_magic_wand_parity import FakeInfo
+from fixtures import FakeInfo
 from tinyml import config
 from tinyml.export.render import render
 from tinyml.tasks.magic_wand.task import TASK, MagicWandConfig

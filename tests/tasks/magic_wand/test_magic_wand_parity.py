@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA, build_c_harness
+from fixtures import FakeInfo
 from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
 from tinyml.quantize import threshold_q
 from tinyml.tasks.magic_wand.detect import GestureDetector, GestureRule, run_detector
@@ -45,16 +46,6 @@ int main(int argc, char** argv) {
   return 0;
 }
 """
-
-
-class FakeInfo:
-    """Just the quantization fields the firmware pieces read."""
-
-    def __init__(self, in_scale, in_zp, window, axes, classes):
-        from tinyml.modelinfo import TensorInfo
-
-        self.inputs = (TensorInfo("in", (1, window, 1, axes), "int8", in_scale, in_zp),)
-        self.outputs = (TensorInfo("out", (1, classes), "int8", 1 / 256, -128),)
 
 
 def build_harness(tmp_path: Path, cfg: MagicWandConfig, info) -> Path:

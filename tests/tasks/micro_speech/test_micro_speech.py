@@ -75,7 +75,7 @@ def test_other_rates_lengths_and_formats_are_converted(tmp_path, capsys):
 
 
 def test_model_with_foreign_input_scale_is_refused():
-    from test_magic_wand_parity import FakeInfo
+    from fixtures import FakeInfo
 
     with pytest.raises(TinyMLError, match="input quantization"):
         TASK.int8_inputs(np.zeros((1, 49, 40), np.int8), FakeInfo(0.05, 0, 49, 40, 4))
@@ -98,7 +98,7 @@ int main(void) {
 
 
 def recognizer_files(cfg):
-    from test_magic_wand_parity import FakeInfo
+    from fixtures import FakeInfo
 
     info = FakeInfo(fa.INPUT_SCALE, fa.INPUT_ZERO_POINT, 49, 40, len(cfg.labels))
     info.inputs = (info.inputs[0].__class__("in", (1, 49, 40, 1), "int8", fa.INPUT_SCALE, -128),)

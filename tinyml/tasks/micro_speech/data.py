@@ -1,4 +1,4 @@
-"""Speech Commands layout: DIR/<word>/*.wav, DIR/_background_noise_/*.wav, optional DIR/_silence_/.
+"""Speech Commands layout: DIR/<word>/*.wav|flac|ogg, DIR/_background_noise_/*, optional DIR/_silence_/.
 
 Clips become 1 s, 16 kHz int16 (other rates are resampled, other lengths padded or trimmed,
 with one warning line per kind). Splits follow the official hash-of-speaker scheme, or
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import wave
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,31 +39,35 @@ class SpeechClip:
     """File path (or a synthetic description)."""
 
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
+def audio_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()) \
+        if folder.is_dir() else []
+
+
 def read_wav(path: Path, sample_rate: int, notes: Counter | None = None) -> np.ndarray:
-    """Mono int16 at sample_rate; a corrupt or unsupported file raises a one-line error naming it."""
+    """Mono int16 at sample_rate from WAV (any bit depth, float), FLAC or OGG, read with soundfile;
+    an unreadable file raises a one-line error naming it."""
+    import soundfile
+
     try:
-        with wave.open(str(path), "rb") as w:
-            rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
-            raw = w.readframes(w.getnframes())
-    except (wave.Error, EOFError, OSError) as exc:
-        raise TinyMLError(f"{path}: not a readable WAV file ({exc}); re-record or delete it") from None
-    if width == 2:
-        data = np.frombuffer(raw, dtype="<i2").astype(np.float64)
-    elif width == 1:
-        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128) * 256
-    elif width == 4:
-        data = np.frombuffer(raw, dtype="<i4").astype(np.float64) / 65536
-    else:
-        raise TinyMLError(f"{path}: {8 * width}-bit WAV is not supported; use 16-bit PCM")
-    if channels > 1:
-        data = data[: len(data) // channels * channels].reshape(-1, channels).mean(1)
+        data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    except (RuntimeError, OSError, ValueError, TypeError, soundfile.LibsndfileError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(f"'{path}'", "").replace(str(path), "")
+        reason = reason.replace("Error opening :", "").strip()[:100]
+        raise TinyMLError(f"{path}: not a readable WAV, FLAC or OGG file ({reason}); re-record or delete it") from None
+    if rate <= 0 or data.shape[1] == 0:
+        raise TinyMLError(f"{path}: audio with {data.shape[1]} channels at {rate} Hz; re-record or delete it")
+    data = data.mean(1) * 32768.0  # soundfile scales every format to [-1, 1)
     if rate != sample_rate:
         from math import gcd
 
         from scipy.signal import resample_poly
 
-        g = gcd(rate, sample_rate)
-        data = resample_poly(data, sample_rate // g, rate // g)
+        g = gcd(int(rate), sample_rate)
+        data = resample_poly(data, sample_rate // g, int(rate) // g)
         if notes is not None:
             notes[f"resampled from {rate} Hz"] += 1
     return np.clip(np.round(data), -32768, 32767).astype(np.int16)
@@ -101,45 +104,54 @@ def list_split(root: Path) -> dict[str, str]:
     return out
 
 
+def noise_folder(root: Path) -> Path:
+    """A dataset's background-noise folder; a root that is itself `_background_noise_` is one."""
+    root = Path(root)
+    return root if root.name == NOISE_DIR else root / NOISE_DIR
+
+
 def load_noise(root: Path, sample_rate: int) -> list[np.ndarray]:
-    folder = root / NOISE_DIR
-    return [read_wav(p, sample_rate) for p in sorted(folder.glob("*.wav"))] if folder.is_dir() else []
+    return [read_wav(p, sample_rate) for p in audio_files(noise_folder(root))]
 
 
-def load_speech_dir(root: str | Path, words: tuple[str, ...], sample_rate: int = 16000, clip_samples: int = 16000,
+def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip_samples: int = 16000,
                     unknown_ratio: float = 1.0, silence_ratio: float = 1.0, seed: int = 0,
                     max_per_word: int | None = None) -> list[SpeechClip]:
-    """Clips for `words` + 'silence' + 'unknown' (other words, about unknown_ratio × a word's count)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise TinyMLError(f"{root}: no such folder; pass a folder in the Speech Commands layout")
+    """Clips for `words` + 'silence' + 'unknown' (other words, about unknown_ratio × a word's count).
+
+    `root` is one folder or a list of them, read as one dataset: a wanted word needs clips in at
+    least one; a `_background_noise_` folder given on its own adds noise only."""
+    roots = [Path(r) for r in (root if isinstance(root, (list, tuple)) else [root])]
+    for r in roots:
+        if not r.is_dir():
+            raise TinyMLError(f"{r}: no such folder; pass a folder in the Speech Commands layout")
+    word_roots = [r for r in roots if r.name != NOISE_DIR]
+    shown = ", ".join(str(r) for r in roots)
     rng = np.random.default_rng(seed)
     notes: Counter = Counter()
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("_"))
-    missing = [w for w in words if not (root / w).is_dir()]
-    if missing:
-        raise TinyMLError(f"{root} has no folder for {', '.join(missing)}; each wanted word needs DIR/<word>/*.wav")
     clips: list[SpeechClip] = []
     per_word = []
     for word in words:
-        files = sorted((root / word).glob("*.wav"))[:max_per_word]
+        files = [f for r in word_roots for f in audio_files(r / word)][:max_per_word]
         if not files:
-            raise TinyMLError(f"class '{word}' has no clips in {root / word}")
+            raise TinyMLError(f"class '{word}' has no clips in {shown}; each wanted word needs DIR/<word>/*.wav "
+                              "(or .flac/.ogg) in one of the --data folders")
         per_word.append(len(files))
         clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), word,
                              recorder_of(str(f)), str(f)) for f in files]
     typical = int(np.mean(per_word))
-    others = [f for d in folders if d.name not in words for f in sorted(d.glob("*.wav"))]
+    others = [f for r in word_roots for d in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("_"))
+              if d.name not in words for f in audio_files(d)]
     if others:
         pick = rng.permutation(len(others))[: int(typical * unknown_ratio)]
         clips += [SpeechClip(fit_clip(read_wav(others[i], sample_rate, notes), clip_samples, notes), UNKNOWN,
                              recorder_of(str(others[i])), str(others[i])) for i in sorted(pick)]
-    silence_files = sorted((root / SILENCE_DIR).glob("*.wav")) if (root / SILENCE_DIR).is_dir() else []
+    silence_files = [f for r in word_roots for f in audio_files(r / SILENCE_DIR)]
     if silence_files:
         clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), SILENCE,
                              f"silence-{i}", str(f)) for i, f in enumerate(silence_files[: int(typical * silence_ratio)])]
     else:
-        noise = load_noise(root, sample_rate)
+        noise = [n for r in roots for n in load_noise(r, sample_rate)]
         for i in range(int(typical * silence_ratio)):
             clips.append(SpeechClip(silence_clip(noise, clip_samples, rng), SILENCE, f"silence-{i}", "generated"))
     for what, count in sorted(notes.items()):
@@ -202,6 +214,8 @@ def build_stream(clips: list[SpeechClip], noise: list[np.ndarray], seconds: floa
 
 
 def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
+    import wave
+
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)

@@ -115,13 +115,18 @@ class MicroSpeechTask(Task):
             raise TinyMLError(f"model '{cfg.model}' is not one of tiny_conv, ds_cnn")
 
     def load(self, data_dir, cfg: MicroSpeechConfig) -> list[SpeechClip]:
+        """One Speech Commands folder, or a list read as one dataset (e.g. training clips + a noise folder)."""
         from tinyml.tasks.micro_speech.data import load_noise
 
         s = cfg.frontend
-        clips = load_speech_dir(data_dir, cfg.words, s.sample_rate, s.samples, cfg.unknown_ratio,
+        roots = list(data_dir) if isinstance(data_dir, (list, tuple)) else [data_dir]
+        clips = load_speech_dir(roots, cfg.words, s.sample_rate, s.samples, cfg.unknown_ratio,
                                 cfg.silence_ratio, cfg.seed)
-        noise = load_noise(Path(data_dir), s.sample_rate)
+        noise = [n for r in roots for n in load_noise(Path(r), s.sample_rate)]
         return clips + [SpeechClip(n, NOISE_LABEL, "noise", "background") for n in noise]
+
+    def load_many(self, roots, cfg: MicroSpeechConfig) -> list[SpeechClip]:
+        return self.load(list(roots), cfg)
 
     def synthetic(self, cfg: MicroSpeechConfig, n_per_class: int, seed: int) -> list[SpeechClip]:
         from tinyml.tasks.micro_speech.synthetic import synthetic_speech
@@ -130,29 +135,38 @@ class MicroSpeechTask(Task):
 
     def split(self, samples: list[SpeechClip], cfg: MicroSpeechConfig):
         """The official Speech Commands split: validation_list.txt/testing_list.txt when the dataset has
-        them, else the hash of the speaker id. Noise sources always train."""
+        them, else the hash of the speaker id. If that leaves a class without training or validation
+        clips (e.g. a folder of test-split clips only), a speaker-disjoint stratified split instead,
+        said in one line. Noise sources always train."""
+        import sys
+
+        from tinyml.splits import speaker_stratified_split
         from tinyml.tasks.micro_speech.data import list_split, which_set
-        from tinyml.splits import split_indices
 
         lists: dict[Path, dict[str, str]] = {}
         share = 100 * cfg.val_fraction / 2
+        clips = [i for i, c in enumerate(samples) if c.label != NOISE_LABEL]
         held = []
-        for i, clip in enumerate(samples):
-            if clip.label == NOISE_LABEL:
-                continue
-            path = Path(clip.source)
+        for i in clips:
+            path = Path(samples[i].source)
             root = path.parent.parent
             if root not in lists:
                 lists[root] = list_split(root) if path.is_file() else {}
             if lists[root]:
                 held_out = f"{path.parent.name}/{path.name}" in lists[root]
             else:
-                held_out = which_set(f"{clip.person}_nohash_0", share, share) != "training"
+                held_out = which_set(f"{samples[i].person}_nohash_0", share, share) != "training"
             if held_out:
                 held.append(i)
-        if not held or len(held) == len(samples):
-            return split_indices(samples, cfg.val_fraction, cfg.seed)
-        val = np.array(held)
+        val = np.array(held, dtype=int)
+        train = np.setdiff1d(np.arange(len(samples)), val)
+        labels = {samples[i].label for i in clips}
+        if {samples[i].label for i in train} >= labels and {samples[i].label for i in val} >= labels:
+            return train, val
+        sub_train, sub_val = speaker_stratified_split([samples[i] for i in clips], cfg.val_fraction, cfg.seed)
+        val = np.array([clips[j] for j in sub_val], dtype=int)
+        print(f"tinyml: note: the official lists and speaker hash left a class without training or validation "
+              f"clips; holding out whole speakers per class instead ({len(val)} clips)", file=sys.stderr)
         return np.setdiff1d(np.arange(len(samples)), val), val
 
     def examples(self, samples: list[SpeechClip], cfg: MicroSpeechConfig, augment_copies: int = 0,

@@ -1,0 +1,106 @@
+"""Speech data: soundfile reads every common format, several folders read as one dataset, and
+a split that would starve a class falls back to a speaker-disjoint stratified split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from tinyml.errors import TinyMLError
+from tinyml.tasks.micro_speech.data import load_speech_dir, read_wav
+from tinyml.tasks.micro_speech.task import NOISE_LABEL, TASK, MicroSpeechConfig
+
+TONE = (np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000) * 12000).astype(np.int16)
+
+
+@pytest.mark.parametrize("suffix, subtype", [(".wav", "PCM_16"), (".wav", "PCM_24"), (".wav", "PCM_32"),
+                                             (".wav", "PCM_U8"), (".wav", "FLOAT"), (".flac", "PCM_16"),
+                                             (".ogg", "VORBIS")])
+def test_every_common_format_reads_as_int16(tmp_path, suffix, subtype):
+    path = tmp_path / f"tone{suffix}"
+    soundfile.write(str(path), TONE.astype(np.float32) / 32768, 16000, subtype=subtype)
+    audio = read_wav(path, 16000)
+    assert audio.dtype == np.int16 and len(audio) == 16000
+    tolerance = {"VORBIS": 2000, "PCM_U8": 256}.get(subtype, 1)  # lossy; one 8-bit step is 256
+    assert np.max(np.abs(audio.astype(int) - TONE)) <= tolerance
+
+
+def test_other_rates_and_stereo_are_converted(tmp_path):
+    stereo = np.stack([TONE, TONE], 1).astype(np.float32) / 32768
+    soundfile.write(str(tmp_path / "s.wav"), stereo, 16000)
+    assert np.max(np.abs(read_wav(tmp_path / "s.wav", 16000).astype(int) - TONE)) <= 1
+    soundfile.write(str(tmp_path / "r.flac"), TONE.astype(np.float32) / 32768, 8000)
+    assert len(read_wav(tmp_path / "r.flac", 16000)) == 32000
+
+
+def test_unreadable_audio_is_one_line_naming_the_file(tmp_path):
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(b"fLaC" + b"\x00" * 40)
+    with pytest.raises(TinyMLError) as err:
+        read_wav(bad, 16000)
+    assert str(err.value).startswith(f"{bad}: not a readable") and "\n" not in str(err.value)
+
+
+def _dataset(root: Path, words: dict[str, int], speakers: int = 6, suffix=".flac"):
+    rng = np.random.default_rng(len(str(root)))
+    for word, n in words.items():
+        (root / word).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            audio = (rng.normal(0, 3000, 16000)).astype(np.float32) / 32768
+            soundfile.write(str(root / word / f"{i % speakers:08x}_nohash_{i}{suffix}"), audio, 16000)
+
+
+def test_several_folders_read_as_one_dataset(tmp_path):
+    _dataset(tmp_path / "train", {"yes": 6, "go": 6})
+    _dataset(tmp_path / "extra", {"no": 6, "stop": 6}, suffix=".wav")
+    noise = tmp_path / "sc" / "_background_noise_"
+    noise.mkdir(parents=True)
+    soundfile.write(str(noise / "white.wav"), np.zeros(32000, np.float32), 16000)
+    cfg = MicroSpeechConfig()
+    samples = TASK.load_many([tmp_path / "train", tmp_path / "extra", noise], cfg)
+    labels = [s.label for s in samples]
+    assert labels.count("yes") == 6 and labels.count("no") == 6 and labels.count("unknown") > 0
+    assert labels.count(NOISE_LABEL) == 1 and labels.count("silence") > 0
+    with pytest.raises(TinyMLError, match="class 'no' has no clips"):
+        load_speech_dir([tmp_path / "train"], ("yes", "no"))
+
+
+def test_a_split_that_would_starve_a_class_falls_back(tmp_path, capsys):
+    """All clips from one official split's speakers (like a test-split download): the speaker hash
+    would hold out every word clip; the fallback keeps every class on both sides, speakers disjoint."""
+    from tinyml.tasks.micro_speech.data import which_set
+
+    # speakers the official hash puts in validation/testing (none in training)
+    speakers = [f"{i:08x}" for i in range(4000) if which_set(f"{i:08x}_nohash_0") != "training"][:8]
+    root = tmp_path / "test_split"
+    rng = np.random.default_rng(0)
+    for word in ("yes", "no", "go"):
+        (root / word).mkdir(parents=True)
+        for k, spk in enumerate(speakers):
+            soundfile.write(str(root / word / f"{spk}_nohash_{k}.wav"), rng.normal(0, .1, 16000), 16000)
+    cfg = MicroSpeechConfig()
+    samples = TASK.load(root, cfg)
+    train, val = TASK.split(samples, cfg)
+    assert "holding out whole speakers per class" in capsys.readouterr().err
+    tl = {samples[i].label for i in train}
+    vl = {samples[i].label for i in val}
+    assert {"yes", "no", "unknown", "silence"} <= tl and {"yes", "no", "unknown", "silence"} <= vl
+    assert not {samples[i].person for i in train} & {samples[i].person for i in val}
+
+
+def test_the_shared_training_clips_split_by_their_list(shared_data):
+    root = shared_data / "speech_commands_train"
+    if not root.is_dir():
+        pytest.skip(f"{root} missing")
+    cfg = MicroSpeechConfig(unknown_ratio=0.2, silence_ratio=0.1)
+    samples = TASK.load([root, shared_data / "speech_commands" / "_background_noise_"], cfg)
+    train, val = TASK.split(samples, cfg)
+    listed = {line.strip() for line in (root / "validation_list.txt").read_text().splitlines() if line.strip()}
+    for i in val:
+        path = Path(samples[i].source)
+        if samples[i].label in ("yes", "no"):
+            assert f"{path.parent.name}/{path.name}" in listed
+    assert sum(samples[i].label == "yes" for i in train) > 700
