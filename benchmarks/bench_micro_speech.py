@@ -1,20 +1,24 @@
-"""Measured figures for micro_speech.
+"""Measured figures for micro_speech on real speech.
 
-Prints: front-end throughput; synthetic corpus generation and training time for the default
-model; its int8 accuracy on the real Speech Commands test clips in ../shared/data; a
-speaker-disjoint k-fold accuracy for models trained on those real clips; the published
-reference model's accuracy on the same clips and features; a learning curve (a quarter and
-half of each training fold); model bytes and measured arena;
-and a streaming run (hits, misses, false accepts per hour) on a stream built from real clips.
+Trains on the Speech Commands training/validation clips in ../shared/data/speech_commands_train
+(+ the background noise of speech_commands/) and scores, side by side on the same test-split
+clips of ../shared/data/speech_commands and the same features:
+  - tinyml's recipe (tiny_conv, noise mixing, time shift, SpecAugment masks, best epoch kept);
+  - the reference recipe at equal data (tiny_conv, noise mixing and time shift only, the
+    reference's 10 % silence / 10 % unknown shares, its learning rate, the last epoch);
+  - tinyml's recipe distilled from the published model;
+  - the published model (trained on the full 105k-clip dataset);
+  - the default model trained only on the embedded synthetic corpus.
+Then a 10-minute stream built from the real test clips (hits, false accepts per hour), and the
+front end's throughput, uncached and from the feature cache.
 
-Usage: python benchmarks/bench_micro_speech.py [--folds 5] [--quick]
+Usage: python benchmarks/bench_micro_speech.py [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -27,85 +31,85 @@ DATA = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "data"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run, not the figures)")
     args = ap.parse_args()
-    from tinyml import config as C
     from tinyml import tflm
-    from tinyml.tasks.micro_speech.data import build_stream, load_noise
-    from tinyml.tasks.micro_speech import features as fa
-    from tinyml.quantize import quantize
+    from tinyml.config import apply_sets
+    from tinyml.fit import evaluate_int8
     from tinyml.tasks import get_task
-    from tinyml.tasks.micro_speech.task import evaluate_stream
-    from tinyml.fit import evaluate_int8, fit
-    from tinyml.splits import kfold_indices
+    from tinyml.tasks.micro_speech import features as fa
+    from tinyml.tasks.micro_speech.data import build_stream, load_noise
+    from tinyml.tasks.micro_speech.task import cached_features, evaluate_stream
     from tinyml.train import train_task
 
     task = get_task("micro_speech")
-    cfg = task.quick_config() if args.quick else task.default_config()
-    per_class = task.demo_examples_per_class(args.quick)
+    train_roots = [DATA / "speech_commands_train", DATA / "speech_commands" / "_background_noise_"]
+    test_root = DATA / "speech_commands"
+    reference = DATA / "tflm_reference" / "models" / "micro_speech_quantized.tflite"
+    for p in (*train_roots, test_root, reference):
+        if not p.exists():
+            raise SystemExit(f"{p} not found; this benchmark needs ../shared/data")
 
-    audio = np.random.default_rng(0).integers(-3000, 3000, 16000).astype(np.int16)
-    fa.features_int8(audio)
-    t = time.time()
-    for _ in range(200):
-        fa.features_int8(audio)
-    print(f"front end: {200 / (time.time() - t):.0f} clips/s (1 s clips, 49x40 int8 features)")
+    base = task.default_config()
+    test_clips = [c for c in task.load(test_root, base) if c.label]
+    x_test, y_test = task.examples(test_clips, base, 0, 0)
+    counts = {label: int(np.sum(y_test == i)) for i, label in enumerate(base.labels)}
+    print(f"test clips (Speech Commands test split, speakers disjoint from training): {len(test_clips)} {counts}")
 
-    t = time.time()
-    synth = task.synthetic(cfg, per_class, cfg.seed)
-    gen = time.time() - t
+    quick = ["epochs=8"] if args.quick else []
+    recipes = {
+        "tinyml recipe": [],
+        "reference recipe, equal data": ["time_masks=0", "freq_masks=0", "unknown_ratio=0.25", "silence_ratio=0.25",
+                                         "augment_copies=1"],
+        "tinyml recipe + distillation from the published model": [f"teacher={reference}"],
+    }
+    models = {}
+    for name, sets in recipes.items():
+        cfg = apply_sets(base, sets + quick)
+        t = time.time()
+        samples = task.load(train_roots, cfg)
+        result = train_task(task, cfg, samples, progress=lambda *_: None)
+        ev = evaluate_int8(task, result.tflite, x_test, y_test, cfg.labels)
+        models[name] = result.tflite
+        recall = ", ".join(f"{k} {v:.2f}" for k, v in ev["per_class_recall"].items())
+        print(f"{name}: test int8 acc {ev['accuracy']:.3f} ({recall}); validation {result.report['int8_accuracy']:.3f}; "
+              f"{len(result.tflite):,} B, arena {result.report['arena_bytes']:,} B; kept epoch "
+              f"{result.report['kept_epoch']}/{cfg.epochs}; {len(samples)} clips, {time.time() - t:.0f} s")
+
+    ref_bytes = reference.read_bytes()
+    ev = evaluate_int8(task, ref_bytes, x_test, y_test, base.labels)
+    models["published model"] = ref_bytes
+    print(f"published model ({len(ref_bytes):,} B, arena {tflm.measure_arena(ref_bytes):,} B): test int8 acc "
+          f"{ev['accuracy']:.3f} ({', '.join(f'{k} {v:.2f}' for k, v in ev['per_class_recall'].items())})")
+
+    cfg = apply_sets(base, quick)
+    synth = task.synthetic(cfg, task.demo_examples_per_class(False), cfg.seed)
     result = train_task(task, cfg, synth, progress=lambda *_: None)
-    r = result.report
-    print(f"default model: {len(synth)} synthetic clips generated in {gen:.1f} s; train+convert+evaluate "
-          f"{r['total_seconds']} s (fit {r['fit_seconds']} s); synthetic val int8 acc {r['int8_accuracy']:.3f}; "
-          f"{r['flash_bytes']} B flash; arena {r['arena_bytes']} B")
+    ev = evaluate_int8(task, result.tflite, x_test, y_test, cfg.labels)
+    models["synthetic-only default"] = result.tflite
+    print(f"synthetic-only default model ({len(synth)} eSpeak NG clips): test int8 acc {ev['accuracy']:.3f} "
+          f"({', '.join(f'{k} {v:.2f}' for k, v in ev['per_class_recall'].items())})")
 
-    real_dir = DATA / "speech_commands"
-    if not real_dir.is_dir():
-        print(f"real data not found at {DATA}; stopping")
-        sys.exit(0)
-    real = task.load(real_dir, cfg)
-    clips = [c for c in real if c.label]
-    x, y = task.examples(clips, cfg, 0, 0)
-    ours = evaluate_int8(task, result.tflite, x, y, cfg.labels)
-    ref_bytes = (DATA / "tflm_reference" / "models" / "micro_speech_quantized.tflite").read_bytes()
-    ref = evaluate_int8(task, ref_bytes, x, y, cfg.labels)
-    print(f"real clips ({len(clips)}: silence/unknown/yes/no): synthetic-only model int8 acc {ours['accuracy']:.3f} "
-          f"(recall { {k: round(v, 2) for k, v in ours['per_class_recall'].items()}}); "
-          f"reference model ({len(ref_bytes)} B, arena {tflm.measure_arena(ref_bytes)} B) {ref['accuracy']:.3f} "
-          f"(recall {{{', '.join(f'{k}: {v:.2f}' for k, v in ref['per_class_recall'].items())}}})")
-
-    def speaker_cv(fraction: float) -> tuple[float, list[float], int]:
-        """Speaker-disjoint k-fold int8 accuracy, training on `fraction` of each training fold."""
-        accs, sizes = [], []
-        for k, (tr, va) in enumerate(kfold_indices(real, args.folds, cfg.seed, by_person=True)):
-            tr = np.random.default_rng(k).permutation(tr)[:max(1, int(len(tr) * fraction))]
-            tx, ty = task.examples([real[i] for i in tr], cfg, cfg.augment_copies, cfg.seed + k)
-            vx, vy = task.examples([real[i] for i in va if real[i].label], cfg, 0, 0)
-            model, _ = fit(task, cfg, task.model_inputs(tx), ty)
-            tfl = quantize(model, task.representative(task.model_inputs(tx[:300])))
-            accs.append(evaluate_int8(task, tfl, vx, vy, cfg.labels)["accuracy"])
-            sizes.append(len(tfl))
-        return float(np.mean(accs)), accs, max(sizes)
-
-    acc, accs, size = speaker_cv(1.0)
-    print(f"trained on real clips, {args.folds}-fold speaker-disjoint CV: int8 acc {acc:.3f} "
-          f"(folds {', '.join(f'{a:.3f}' for a in accs)}), model {size} B")
-    # Learning curve: if accuracy still climbs at the full fold, more recordings (not a larger
-    # model) is what closes the gap to the reference, which trained on the whole training split.
-    curve = {f: speaker_cv(f)[0] for f in (0.25, 0.5)}
-    print("learning curve (share of each training fold → accuracy): "
-          + ", ".join(f"{f:.0%} {a:.3f}" for f, a in [*curve.items(), (1.0, acc)]))
-
-    noise = load_noise(real_dir, 16000)
+    noise = load_noise(test_root, 16000)
     seconds = 120 if args.quick else 600
-    stream, truth = build_stream(clips, noise, seconds, cfg.words, seed=1)
-    for name, model_bytes in (("synthetic-only", result.tflite), ("reference", ref_bytes)):
-        s = evaluate_stream(model_bytes, stream, truth, cfg)
+    stream, truth = build_stream(test_clips, noise, seconds, base.words, seed=1)
+    for name, model in models.items():
+        s = evaluate_stream(model, stream, truth, base)
         print(f"stream ({seconds} s, {s['words']} words) {name}: {s['hits']} hits, {s['misses']} misses, "
               f"{s['false_accepts']} false accepts ({s['false_accepts_per_hour']:.0f}/hour)")
-    del C
+
+    clips = [c.audio for c in test_clips[:300]]
+    t = time.time()
+    for a in clips:
+        fa.features_int8(a)
+    uncached = len(clips) / (time.time() - t)
+    for a in clips:
+        cached_features(a, base.frontend)  # fill the cache
+    t = time.time()
+    for a in clips:
+        cached_features(a, base.frontend)
+    cached = len(clips) / (time.time() - t)
+    print(f"front end: {uncached:.0f} clips/s computed, {cached:.0f} clips/s from the on-disk feature cache")
 
 
 if __name__ == "__main__":

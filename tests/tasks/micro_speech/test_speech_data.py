@@ -104,3 +104,28 @@ def test_the_shared_training_clips_split_by_their_list(shared_data):
         if samples[i].label in ("yes", "no"):
             assert f"{path.parent.name}/{path.name}" in listed
     assert sum(samples[i].label == "yes" for i in train) > 700
+
+
+def test_spec_mask_sets_bands_to_the_floor():
+    from tinyml.tasks.micro_speech.task import spec_mask
+
+    q = np.full((49, 40), 50, np.int8)
+    out = spec_mask(q, np.random.default_rng(0), 2, 2, 6)
+    assert (q == 50).all()  # the input is not modified
+    masked = out == -128
+    assert masked.any() and masked.mean() < 0.6
+    assert np.array_equal(spec_mask(q, np.random.default_rng(0), 0, 0, 6), q)
+
+
+def test_teacher_targets_blend_and_refuse_other_classes(reference_models):
+    from dataclasses import replace
+
+    cfg = replace(MicroSpeechConfig(), teacher=str(reference_models / "micro_speech_quantized.tflite"),
+                  teacher_weight=0.5)
+    x = np.full((3, 49, 40), -100, np.int8)
+    y = np.array([0, 2, 3])
+    t = TASK.targets(cfg, x, y)
+    assert t.shape == (3, 4) and np.allclose(t.sum(1), 1.0, atol=1e-3)
+    assert np.all(t[np.arange(3), y] >= 0.5 - 1e-6)  # half the target is the label
+    with pytest.raises(TinyMLError, match="has 4 outputs"):
+        TASK.targets(replace(cfg, words=("yes",)), x, np.array([0, 1, 2]))
