@@ -61,7 +61,8 @@ def main() -> None:
         "tinyml recipe": [],
         "reference recipe, equal data": ["time_masks=0", "freq_masks=0", "unknown_ratio=0.25", "silence_ratio=0.25",
                                          "augment_copies=1"],
-        "tinyml recipe + distillation from the published model": [f"teacher={reference}"],
+        "tinyml recipe + distillation from the published model": [f"teacher={reference}", "teacher_weight=1.0",
+                                                                  "filters=10", "unknown_ratio=2.0", "epochs=60"],
     }
     models = {}
     for name, sets in recipes.items():
