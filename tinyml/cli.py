@@ -355,7 +355,7 @@ def cmd_evaluate(args) -> int:
         return 0
     if not args.data:
         raise TinyMLError("pass --data DIR (a dataset) or --stream FILE.wav (a long recording)")
-    samples = task.load_many(args.data, cfg)
+    samples = task.load_for_scoring(args.data, cfg)
     x, y = task.examples(samples, cfg, 0, cfg.seed)
     from tinyml.guards import score_warnings
 
@@ -368,7 +368,13 @@ def cmd_evaluate(args) -> int:
     else:
         print(f"int8 accuracy {result['accuracy']:.3f} on {result['samples']} samples from {result['data']}")
         for label, recall in result["per_class_recall"].items():
-            print(f"  {label:<12} recall {recall if recall is None else round(recall, 3)}")
+            if recall is None:
+                continue  # not in this data
+            print(f"  {label:<12} recall {recall:.3f}")
+        present = [k for k, v in result["per_class_recall"].items() if v is not None]
+        if len(present) == 1:
+            print(f"  only '{present[0]}' in the data: {1 - result['accuracy']:.3f} of its windows were read as "
+                  "another class (false-positive rate)")
     for warning in result["warnings"]:
         _warn(warning)
     return 0

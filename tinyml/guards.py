@@ -35,6 +35,9 @@ def score_warnings(labels, confusion, accuracy: float) -> list[str]:
     total = sum(support)
     if total == 0:
         return ["no validation examples: the model's accuracy is unmeasured"]
+    if sum(1 for n in support if n) < 2:  # one class present (e.g. negatives only): recall says it all
+        return [f"class '{labels[i]}' has zero recall ({n} validation examples, none recognised)"
+                for i, n in enumerate(support) if n and confusion[i][i] == 0]
     majority = max(support) / total
     needed = majority + MIN_GAIN_OVER_MAJORITY * (1.0 - majority)
     if accuracy < needed:

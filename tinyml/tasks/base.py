@@ -126,6 +126,10 @@ class Task(abc.ABC):
         """Several dataset folders as one (`--data A --data B`); by default each is loaded on its own."""
         return [s for root in roots for s in self.load(root, cfg)]
 
+    def load_for_scoring(self, roots, cfg) -> list:
+        """Recordings to evaluate on; a task may accept a subset of its classes here."""
+        return self.load_many(roots, cfg)
+
     def synthetic(self, cfg, n_per_class: int, seed: int) -> list:
         """The embedded default data, generated in code."""
         raise self._no_trainer()

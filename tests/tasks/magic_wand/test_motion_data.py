@@ -1,5 +1,7 @@
 """Motion loaders: real files, and one-line errors that name the file and line."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -40,9 +42,31 @@ def test_bad_imu_csv(text, needle):
         parse_imu_capture_csv(text, "p.csv", "punch", "ann", MotionFormat())
 
 
-def test_wrong_axis_count_names_file_and_line():
-    with pytest.raises(TinyMLError, match=r"w.txt:3: expected 3 values \(x,y,z\), found 4"):
-        parse_tf_wand("-,-,-\n1,2,3\n1,2,3,4\n", "w.txt", "wing", MotionFormat())
+def test_malformed_lines_are_skipped_and_counted():
+    """A cut-off last line, a wrong count, nan, CRLF and terminal junk: skipped and counted, like the
+    TF pipeline does; only a file with no usable line is refused."""
+    from collections import Counter
+
+    notes = Counter()
+    text = "Reading IMU...\r\n-,-,-\r\n0,0,1000\r\n1,2,3,4\r\n5,nan,1000\r\n2,1,999\r\n3,"
+    (sample,) = parse_tf_wand(text, "w.txt", "wing", MotionFormat(), notes=notes)
+    assert len(sample.data) == 2 and notes["skipped lines"] == 4 and notes["units inferred as mg"] == 1
+    assert abs(sample.data[0, 2] - 1.0) < 1e-6 and notes["rate assumed"] == 1 and sample.rate_hz == 25.0
+    with pytest.raises(TinyMLError, match="w.txt: no line of three numbers"):
+        parse_tf_wand("-,-,-\n1,2\n", "w.txt", "wing", MotionFormat())
+
+
+@pytest.mark.parametrize("scale, units", [(1.0, "g"), (9.80665, "m/s2"), (1000.0, "mg")])
+def test_units_are_inferred_from_gravity(scale, units):
+    from tinyml.tasks.magic_wand.data import infer_units
+
+    rng = np.random.default_rng(0)
+    rows = np.c_[rng.normal(0, 0.1, 200), rng.normal(0, 0.1, 200), 1 + rng.normal(0, 0.2, 200)] * scale
+    assert infer_units(rows, "x.txt") == units
+    fixed = parse_tf_wand("-,-,-\n" + "\n".join(",".join(map(str, r)) for r in rows), "x", "wing", MotionFormat())
+    assert abs(np.median(np.linalg.norm(fixed[0].data, axis=1)) - 1.0) < 0.1  # always in g after loading
+    declared = parse_tf_wand("-,-,-\n0,0,1\n", "x", "wing", MotionFormat(units="mg"))  # a declared value wins
+    assert declared[0].data[0, 2] == np.float32(0.001)
 
 
 def test_empty_class_and_unsafe_label(tmp_path):
@@ -50,12 +74,15 @@ def test_empty_class_and_unsafe_label(tmp_path):
     (tmp_path / "wing" / "a.txt").write_text("-,-,-\n1,2,3\n")
     (tmp_path / "ring").mkdir()
     with pytest.raises(TinyMLError, match="class 'ring' has no samples"):
-        load_motion_dir(tmp_path, MotionFormat(), ("wing", "ring"))
+        load_motion_dir(tmp_path, MotionFormat(units="mg"), ("wing", "ring"))
+    # scoring a subset of the classes is allowed
+    assert {s.label for s in load_motion_dir(tmp_path, MotionFormat(units="mg"), ("wing", "ring"),
+                                             require_all=False)} == {"wing"}
     bad = tmp_path / "bad label!"
     bad.mkdir()
     (bad / "x.txt").write_text("-,-,-\n1,2,3\n")
     with pytest.raises(TinyMLError, match="not a safe label"):
-        load_motion_dir(tmp_path, MotionFormat())
+        load_motion_dir(tmp_path, MotionFormat(units="mg"))
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path):
@@ -65,7 +92,7 @@ def test_cli_reports_bad_data_in_one_line(tmp_path):
     (tmp_path / "wing" / "a.txt").write_text("-,-,-\n1,2\n")
     proc = run_cli("train", "magic_wand", "--data", str(tmp_path), "--out", str(tmp_path / "run"))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
-    assert "a.txt:2: expected 3 values" in proc.stderr
+    assert "a.txt: no line of three numbers" in proc.stderr
     assert not (tmp_path / "run").exists()
 
 
@@ -88,3 +115,34 @@ def test_decimate_holds_last_value_over_gaps():
     t = np.array([0, 10_000, 130_000])  # bins 0, 0, 3
     out = mf.decimate(fixed, t, cfg, flush=True)
     assert out[:, 0].tolist() == [15, 15, 15, 40]
+
+
+def test_the_tf_recordings_load_without_declaring_anything(shared_data, capsys):
+    """The original TF data of 8 people: milli-g inferred, 25 Hz assumed, terminal lines and the cut-off
+    last line skipped (the TF pipeline skips them too), every person and gesture present."""
+    root = shared_data / "magic_wand_tf"
+    if not root.is_dir():
+        pytest.skip(f"{root} missing")
+    samples = load_motion_dir(root, MotionFormat())
+    err = capsys.readouterr().err
+    assert "inferred as mg" in err and "assuming 25 Hz" in err and "skipped" in err
+    assert {s.label for s in samples} == {"wing", "ring", "slope", "negative"}
+    assert len({s.person for s in samples if s.label == "wing"}) == 8
+    rest = np.concatenate([s.data for s in samples if s.label == "negative"])
+    assert 0.8 < np.median(np.linalg.norm(rest, axis=1)) < 1.2  # in g
+
+
+def test_evaluate_scores_negatives_only(tmp_path, quick_demo, shared_data):
+    from conftest import run_cli
+
+    neg = sorted((shared_data / "magic_wand_tf_negative").glob("*.txt"))
+    if not neg:
+        pytest.skip("no TF negative recordings")
+    (tmp_path / "negative").mkdir()
+    (tmp_path / "negative" / neg[0].name).write_bytes(neg[0].read_bytes())
+    proc = run_cli("evaluate", str(quick_demo / "runs" / "magic_wand"), "--data", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["per_class_recall"]["negative"] is not None and result["per_class_recall"]["wing"] is None
+    proc = run_cli("evaluate", str(quick_demo / "runs" / "magic_wand"), "--data", str(tmp_path))
+    assert "false-positive rate" in proc.stdout

@@ -16,7 +16,10 @@ Bad input raises a TinyMLError naming the file and line.
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,8 @@ from tinyml.errors import TinyMLError
 from tinyml.names import safe_label
 
 UNIT_TO_G = {"mg": 1e-3, "g": 1.0, "m/s2": 1.0 / 9.80665}
+AUTO = "auto"
+ASSUMED_RATE_HZ = 25.0  # the TF magic_wand recordings' rate, assumed when files and user are silent
 IMU_CAPTURE_COLUMNS = ("aX", "aY", "aZ", "gX", "gY", "gZ")
 CAPTURE_MAGIC = "# tinyml-capture"
 
@@ -34,10 +39,12 @@ CAPTURE_MAGIC = "# tinyml-capture"
 class MotionFormat:
     """How to read a foreign board's recordings."""
 
-    units: str = "mg"
-    """Accelerometer units in the files: 'mg', 'g' or 'm/s2' (gyroscope columns are deg/s)."""
-    rate_hz: float = 25.0
-    """Sample rate of the recordings (TF text format does not store it)."""
+    units: str = AUTO
+    """Accelerometer units in the files: 'mg', 'g' or 'm/s2' (gyroscope columns are deg/s); 'auto' infers
+    them from the gravity magnitude at rest (≈1 g, ≈9.8 m/s², ≈1000 mg) and says what it inferred."""
+    rate_hz: float | None = None
+    """Sample rate of the recordings, which the TF text format does not store; None: 25 Hz is assumed
+    and said. Capture files carry their own rate."""
     axis_map: tuple[str, ...] = ("x", "y", "z")
     """Board axis i comes from this file axis, optionally negated: ('-y', 'x', 'z') rotates 90°."""
     window_rows: int = 120
@@ -80,6 +87,17 @@ def _axis_matrix(axis_map: tuple[str, ...]) -> np.ndarray:
     return m
 
 
+def infer_units(rows: np.ndarray, source: str) -> str:
+    """Accelerometer units from the typical magnitude of (x, y, z), which gravity dominates."""
+    mag = float(np.median(np.linalg.norm(np.asarray(rows, dtype=np.float64)[:, :3], axis=1)))
+    gravity = {"g": 1.0, "m/s2": 9.80665, "mg": 1000.0}
+    units, ref = min(gravity.items(), key=lambda kv: abs(math.log(max(mag, 1e-9) / kv[1])))
+    if not 0.5 < mag / ref < 2.0:
+        raise TinyMLError(f"{source}: cannot tell the accelerometer units (typical magnitude {mag:.3g}, not near "
+                          "1 g, 9.8 m/s² or 1000 mg); declare them with --set data_format.units=mg|g|m/s2")
+    return units
+
+
 def to_board_units(rows: np.ndarray, fmt: MotionFormat, accel_units: str) -> np.ndarray:
     """Scale accelerometer columns to g and apply the axis map to each 3-axis group."""
     if accel_units not in UNIT_TO_G:
@@ -100,11 +118,16 @@ def _numbers(line: str) -> list[float] | None:
         return None
 
 
-def parse_tf_wand(text: str, source: str, label: str, fmt: MotionFormat, person: str = "") -> list[MotionSample]:
-    """TF magic_wand text format → samples; long blocks are cut into `window_rows` windows."""
+def parse_tf_wand(text: str, source: str, label: str, fmt: MotionFormat, person: str = "",
+                  notes: Counter | None = None) -> list[MotionSample]:
+    """TF magic_wand text format → samples; long blocks are cut into `window_rows` windows.
+
+    Lines that are not three finite numbers (terminal noise, a line cut off at the end, CRLF
+    debris) are skipped and counted in `notes`; a file with no usable line is refused."""
     blocks: list[tuple[int, list[list[float]]]] = []
     current: list[list[float]] = []
     start = 1
+    skipped = 0
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if line.startswith("-,-,-"):
@@ -112,26 +135,56 @@ def parse_tf_wand(text: str, source: str, label: str, fmt: MotionFormat, person:
                 blocks.append((start, current))
             current, start = [], number + 1
             continue
+        if not line:
+            continue
         values = _numbers(line)
-        if not line or values is None:
-            continue  # terminal noise, prompts, blank lines
-        if len(values) != 3:
-            raise TinyMLError(f"{source}:{number}: expected 3 values (x,y,z), found {len(values)}")
+        if values is None or len(values) != 3 or not all(math.isfinite(v) for v in values):
+            skipped += 1
+            continue
         if not current:
             start = number
         current.append(values)
     if current:
         blocks.append((start, current))
+    if not blocks:
+        raise TinyMLError(f"{source}: no line of three numbers (x,y,z); is this a magic_wand recording?")
+    if notes is not None and skipped:
+        notes["skipped lines"] += skipped
+        notes["files with skipped lines"] += 1
+    units = fmt.units
+    if units == AUTO:
+        units = infer_units(np.asarray([r for _, rows in blocks for r in rows]), source)
+        if notes is not None:
+            notes[f"units inferred as {units}"] += 1
+    rate = fmt.rate_hz
+    if rate is None:
+        rate = ASSUMED_RATE_HZ
+        if notes is not None:
+            notes["rate assumed"] += 1
     samples = []
     for line_no, rows in blocks:
-        arr = to_board_units(np.asarray(rows, dtype=np.float32), fmt, fmt.units)
+        arr = to_board_units(np.asarray(rows, dtype=np.float32), fmt, units)
         if len(arr) > 2 * fmt.window_rows:
             for i in range(0, len(arr) - fmt.window_rows + 1, fmt.window_rows):
-                samples.append(MotionSample(arr[i:i + fmt.window_rows], fmt.rate_hz, label, person,
+                samples.append(MotionSample(arr[i:i + fmt.window_rows], rate, label, person,
                                             f"{source}:{line_no}+{i}"))
         else:
-            samples.append(MotionSample(arr, fmt.rate_hz, label, person, f"{source}:{line_no}"))
+            samples.append(MotionSample(arr, rate, label, person, f"{source}:{line_no}"))
     return samples
+
+
+def report_notes(notes: Counter, where: str) -> None:
+    """One line per kind of thing the loader decided for the user (skipped lines, inferred units, rate)."""
+    if notes.get("skipped lines"):
+        print(f"tinyml: note: skipped {notes['skipped lines']} malformed lines (cut off, not three numbers or "
+              f"not finite) in {notes['files with skipped lines']} files under {where}", file=sys.stderr)
+    for key, count in sorted(notes.items()):
+        if key.startswith("units inferred as "):
+            print(f"tinyml: note: accelerometer {key} from the gravity magnitude ({count} files); declare "
+                  "data_format.units to override", file=sys.stderr)
+    if notes.get("rate assumed"):
+        print(f"tinyml: note: the files do not store a sample rate; assuming {ASSUMED_RATE_HZ:g} Hz "
+              "(declare data_format.rate_hz)", file=sys.stderr)
 
 
 def parse_imu_capture_csv(text: str, source: str, label: str, person: str, fmt: MotionFormat,
@@ -186,6 +239,8 @@ def parse_capture_csv(text: str, source: str, fmt: MotionFormat) -> MotionSample
     rows = []
     for number, raw in enumerate(lines[2:], 3):
         values = _numbers(raw)
+        if values is not None and not all(math.isfinite(v) for v in values):
+            raise TinyMLError(f"{source}:{number}: a value is not a finite number (nan or inf)")
         if values is None or len(values) != len(columns):
             raise TinyMLError(f"{source}:{number}: expected {len(columns)} values, found "
                               f"{'text' if values is None else len(values)}")
@@ -214,12 +269,16 @@ def _first_line(path: Path) -> str:
 
 
 def load_motion_dir(root: str | Path, fmt: MotionFormat = MotionFormat(),
-                    labels: tuple[str, ...] | None = None) -> list[MotionSample]:
-    """All samples under root. Layouts: root/<label>/*.txt|*.csv, or root/<person>/<label>.csv (IMU capture)."""
+                    labels: tuple[str, ...] | None = None, require_all: bool = True) -> list[MotionSample]:
+    """All samples under root. Layouts: root/<label>/*.txt|*.csv, or root/<person>/<label>.csv (IMU capture).
+
+    With `labels`, other classes are left out; with require_all, every label must have samples
+    (training needs them all; scoring a subset, e.g. negative-only recordings, does not)."""
     root = Path(root)
     if not root.is_dir():
         raise TinyMLError(f"{root}: no such folder; pass a dataset folder (see datasets/magic_wand/README.md)")
     samples: list[MotionSample] = []
+    notes: Counter = Counter()
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".txt", ".csv"))
     for path in files:
         try:
@@ -240,9 +299,10 @@ def load_motion_dir(root: str | Path, fmt: MotionFormat = MotionFormat(),
             label = safe_label(path.parent.name, f"label (folder name) of {rel}")
             m = _TF_PERSON.match(path.stem)
             person = m.group("person") if m else path.stem
-            samples += parse_tf_wand(text, rel, label, fmt, person)
+            samples += parse_tf_wand(text, rel, label, fmt, person, notes)
+    report_notes(notes, str(root))
     found = sorted({s.label for s in samples})
-    for label in labels or ():
+    for label in (labels or ()) if require_all else ():
         if label not in found:
             raise TinyMLError(f"class '{label}' has no samples under {root}; record some or remove it from the labels")
     if labels:

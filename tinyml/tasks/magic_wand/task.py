@@ -102,13 +102,20 @@ class MagicWandTask(Task):
         if cfg.negative_label and cfg.negative_label not in cfg.labels:
             raise TinyMLError(f"negative label '{cfg.negative_label}' is not among the labels {list(cfg.labels)}")
 
-    def load(self, data_dir: str | Path, cfg: MagicWandConfig) -> list[MotionSample]:
+    def load(self, data_dir: str | Path, cfg: MagicWandConfig, require_all: bool = True) -> list[MotionSample]:
         fmt = cfg.data_format
         if fmt.axes != cfg.features.axes:
             from dataclasses import replace
 
             fmt = replace(fmt, axes=cfg.features.axes)
-        return load_motion_dir(data_dir, fmt, cfg.labels)
+        return load_motion_dir(data_dir, fmt, cfg.labels, require_all)
+
+    def load_for_scoring(self, roots, cfg: MagicWandConfig) -> list[MotionSample]:
+        """Any subset of the classes: a folder of negatives alone scores its false-positive rate."""
+        samples = [s for root in roots for s in self.load(root, cfg, require_all=False)]
+        if not samples:
+            raise TinyMLError(f"no recordings of {', '.join(cfg.labels)} under {', '.join(map(str, roots))}")
+        return samples
 
     def extra_training(self, cfg: MagicWandConfig) -> list[MotionSample]:
         from tinyml.tasks.magic_wand.synthetic import synthetic_negatives
