@@ -177,6 +177,51 @@ def _per_channel_weights(op, tensors) -> bool:
     return q is not None and q.scale is not None and len(q.scale) > 1
 
 
+_ELEMENT_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8, 16: 4}  # float32 f16 i32 u8 i64 bool i16 i8 f64 u32
+
+
+def _check_structure(model, source: str) -> None:
+    """Every index in range and every constant buffer the size its tensor says, so no interpreter is
+    handed a model that points outside itself (damaged files otherwise crash native code)."""
+    def bad(what: str):
+        return ModelError(f"{source} is damaged: {what}; re-export it from the converter")
+
+    buffers = model.buffers if model.buffers is not None else []
+    codes = model.operatorCodes if model.operatorCodes is not None else []
+    if not buffers:
+        raise bad("it has no buffer table")
+    for g_index, g in enumerate(model.subgraphs):
+        tensors = g.tensors if g.tensors is not None else []
+        n = len(tensors)
+        for name, refs in (("input", g.inputs), ("output", g.outputs)):
+            for i in refs if refs is not None else []:
+                if not 0 <= i < n:
+                    raise bad(f"subgraph {g_index} names {name} tensor {i} of {n}")
+        for t_index, t in enumerate(tensors):
+            if not 0 <= t.buffer < len(buffers):
+                raise bad(f"tensor {t_index} uses buffer {t.buffer} of {len(buffers)}")
+            shape = list(t.shape) if t.shape is not None else []
+            if any(d < 0 or d > 1 << 24 for d in shape):
+                raise bad(f"tensor {t_index} has the shape {shape}")
+            data = buffers[t.buffer].data
+            size = _ELEMENT_BYTES.get(t.type)
+            if data is not None and len(data) and size is not None:
+                want = size * int(np.prod(shape, dtype=np.int64)) if shape else size
+                if len(data) != want:
+                    raise bad(f"tensor {t_index} holds {len(data)} bytes where its shape needs {want}")
+            q = t.quantization
+            if q is not None and q.scale is not None and q.zeroPoint is not None and len(q.zeroPoint) not in (
+                    0, len(q.scale)):
+                raise bad(f"tensor {t_index} has {len(q.scale)} scales but {len(q.zeroPoint)} zero points")
+        for o_index, op in enumerate(g.operators if g.operators is not None else []):
+            if not 0 <= op.opcodeIndex < len(codes):
+                raise bad(f"operator {o_index} uses opcode {op.opcodeIndex} of {len(codes)}")
+            for refs in (op.inputs, op.outputs):
+                for i in refs if refs is not None else []:
+                    if not -1 <= i < n:
+                        raise bad(f"operator {o_index} names tensor {i} of {n}")
+
+
 def read_model(data: bytes, source: str = "the model") -> ModelInfo:
     """Parse a .tflite flatbuffer into a ModelInfo, or raise a one-line ModelError."""
     if len(data) < 8 or data[4:8] != b"TFL3":
@@ -212,6 +257,7 @@ def read_model(data: bytes, source: str = "the model") -> ModelInfo:
                 macs += _macs(name, op, gt)
                 if _per_channel_weights(op, gt):
                     per_channel.add(name)
+        _check_structure(model, source)
         inputs = tuple(_tensor_info(tensors[i]) for i in sg.inputs)
         outputs = tuple(_tensor_info(tensors[i]) for i in sg.outputs)
     except ModelError:

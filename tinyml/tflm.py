@@ -78,6 +78,43 @@ def _zero_inputs(interp):
         i += 1
 
 
+_SAFE: set[str] = set()
+
+
+def require_loads_safely(model: bytes) -> None:
+    """Ask a forked child to load and invoke the model in TFLM and LiteRT first: a damaged file that
+    crashes native code then costs the child, and the user gets one line instead of a core dump."""
+    import hashlib
+
+    key = hashlib.sha256(model).hexdigest()
+    if key in _SAFE or not hasattr(os, "fork"):
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            import faulthandler
+
+            faulthandler.disable()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            interp, _ = _try_interpreter(model, max(1 << 20, 4 * len(model)), invoke=True)
+            if interp is not None:
+                litert_interpreter(model).invoke()
+        except BaseException:  # a Python-level refusal is for the parent to report properly
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        raise ModelError(f"the TFLite runtime crashed reading this model (signal {os.WTERMSIG(status)}); the file is "
+                         "damaged or hostile; re-export it from the converter")
+    _SAFE.add(key)
+
+
 def measure_arena(model: bytes) -> int:
     """Smallest tensor arena (bytes, 16-byte aligned) in which TFLM allocates and invokes the model.
 
@@ -87,6 +124,7 @@ def measure_arena(model: bytes) -> int:
     Sizes below the recorded total are never probed: TFLM can crash on some failed
     allocation paths instead of returning an error.
     """
+    require_loads_safely(model)
     size = max(4096, _align(len(model)))
     interp, log = _try_interpreter(model, size, invoke=True)
     while interp is None:
@@ -156,6 +194,7 @@ def _missing_op(log: str) -> str | None:
 
 def tflm_interpreter(model: bytes, arena: int | None = None):
     """A ready TFLM interpreter with a generous arena, for running inferences on the host."""
+    require_loads_safely(model)
     size = arena if arena is not None else measure_arena(model) + 1024
     interp, log = _try_interpreter(model, size, invoke=False)
     if interp is None:
