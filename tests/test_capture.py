@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from simboard import SimBoard
 from tinyml.capture.port import open_port
-from tinyml.capture.protocol import MAX_LINE, Message, Parser, Rejected, encode, encode_sample
+from tinyml.capture.protocol import MAX_LINE, Hello, Message, Parser, Rejected, encode, encode_sample
 from tinyml.capture.session import CaptureOptions, run_capture
 from tinyml.errors import TinyMLError
 
@@ -295,3 +295,31 @@ def test_plain_csv_mode_measures_the_rate(tmp_path):
 
     samples = load_motion_dir(tmp_path / "data", MotionFormat(axes=6))
     assert len(samples) == 2 and 50 < samples[0].rate_hz < 110 and samples[0].data.shape[1] == 6
+
+
+def test_two_writers_never_take_the_same_sample_number(tmp_path):
+    """Two processes writing one folder (default person): every sample kept, each in the manifest once."""
+    import json
+    import multiprocessing as mp
+
+    from tinyml.capture.recorder import Sample, write_sample
+
+    def writer(k):
+        hello = Hello(1, "b", "BMI270", ("ax", "ay", "az"), ("g", "g", "g"), 100.0)
+        for i in range(25):
+            data = np.full((10, 3), k * 100 + i, dtype=np.float32)
+            write_sample(tmp_path / "data", Sample("motion", np.arange(10) * 10_000, data, 100.0), hello, "wing", "me")
+
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=writer, args=(k,)) for k in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    files = sorted((tmp_path / "data" / "wing").glob("*.csv"))
+    assert len(files) == 50
+    lines = (tmp_path / "data" / "manifest.jsonl").read_text().splitlines()
+    assert len(lines) == 50 and len({json.loads(line)["file"] for line in lines}) == 50
+    firsts = {f.read_text().splitlines()[2].split(",")[2] for f in files}
+    assert len(firsts) == 50  # no file overwrote another

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import time
 import wave
 from dataclasses import dataclass, field
@@ -178,24 +179,68 @@ def next_index(folder: Path, stem: str) -> int:
     return max(nums, default=-1) + 1
 
 
+class _FolderLock:
+    """An exclusive lock on a dataset folder, so two `tinyml capture` processes never pick the same
+    sample number or interleave manifest updates (flock where the OS has it)."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir  # the folder itself is locked: no lock file is left in the dataset
+        self.fd = None
+
+    def __enter__(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDONLY)
+        try:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except ImportError:  # Windows: numbers are still claimed with O_EXCL below
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # closing releases the flock
+
+
+def _claim(folder: Path, stem: str, ext: str) -> Path:
+    """Create the sample's file name exclusively (O_EXCL): a number is never given out twice."""
+    n = next_index(folder, stem)
+    while True:
+        path = folder / f"{stem}{n}{ext}"
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return path
+        except FileExistsError:
+            n += 1
+
+
 def write_sample(out_dir: Path, sample: Sample, hello: Hello, label: str, person: str) -> Path:
-    """Atomically write one sample under out_dir/<label>/ and record it in out_dir/manifest.jsonl."""
+    """Write one sample under out_dir/<label>/ and its line in out_dir/manifest.jsonl, under a folder
+    lock. The sample counts as kept only when both are on disk; on failure neither remains."""
     from tinyml.files import write_bytes_atomic
 
     data, ext = sample_bytes(sample, hello, label, person)
     folder = out_dir / label
     # Speech Commands naming keeps speaker-disjoint splits working: <person>_nohash_<n>
     stem = f"{person}_nohash_"
-    path = folder / f"{stem}{next_index(folder, stem)}{ext}"
-    entry = {"file": str(path.relative_to(out_dir)), "label": label, "person": person, "board": hello.board,
-             "sensor": hello.sensor, "rate_hz": round(sample.rate_hz, 3), "sha256": hashlib.sha256(data).hexdigest(),
-             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     manifest = out_dir / "manifest.jsonl"
+    path = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(path, data)
-        old = manifest.read_bytes() if manifest.is_file() else b""
-        write_bytes_atomic(manifest, old + (json.dumps(entry, sort_keys=True) + "\n").encode())
+        with _FolderLock(out_dir):
+            path = _claim(folder, stem, ext)
+            entry = {"file": str(path.relative_to(out_dir)), "label": label, "person": person,
+                     "board": hello.board, "sensor": hello.sensor, "rate_hz": round(sample.rate_hz, 3),
+                     "sha256": hashlib.sha256(data).hexdigest(), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            write_bytes_atomic(path, data)
+            old = manifest.read_bytes() if manifest.is_file() else b""
+            write_bytes_atomic(manifest, old + (json.dumps(entry, sort_keys=True) + "\n").encode())
     except OSError as exc:
-        raise TinyMLError(f"cannot write {path}: {exc.strerror or exc}; samples recorded before are intact") from None
+        if path is not None:
+            try:
+                path.unlink()  # not in the manifest, so not kept: leave no orphan behind
+            except OSError:
+                pass
+        where = path or folder
+        raise TinyMLError(f"cannot write {where}: {exc.strerror or exc}; samples recorded before are intact") from None
     return path
