@@ -19,9 +19,10 @@ from tinyml.capture.protocol import Hello, Parser, encode, encode_audio, encode_
 class SimBoard:
     def __init__(self, kind="motion", rate_hz=100.0, seed=0, bitflip=0.0, garbage=0.0, reset_after_rows=None,
                  unplug_after_rows=None, endless_line_after_rows=None, silent=False, wrong_baud=False,
-                 frame=256, speed=4.0):
+                 frame=256, speed=4.0, announce_rate=None, extra_values=0, backwards=False):
         self.kind = kind
         self.rate = rate_hz
+        self.extra_values, self.backwards = extra_values, backwards
         self.rng = np.random.default_rng(seed)
         self.bitflip, self.garbage = bitflip, garbage
         self.reset_after, self.unplug_after, self.endless_after = reset_after_rows, unplug_after_rows, endless_line_after_rows
@@ -30,7 +31,8 @@ class SimBoard:
         self.speed = speed  # simulated time runs this much faster than wall time
         axes = ("ax", "ay", "az") if kind == "motion" else ("mic",)
         units = ("g",) * 3 if kind == "motion" else ("pcm16",)
-        self.hello = Hello(1, "nano33ble_sense_rev2", "BMI270" if kind == "motion" else "PDM", axes, units, rate_hz)
+        self.hello = Hello(1, "nano33ble_sense_rev2", "BMI270" if kind == "motion" else "PDM", axes, units,
+                           announce_rate or rate_hz)
         self.link = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"simboard-{os.getpid()}-{id(self)}")
         self.rows_sent = 0
         self.stops_received = 0
@@ -131,13 +133,13 @@ class SimBoard:
                 due -= step
                 wall += step / 1e6 / self.speed
                 if self.kind == "motion":
-                    values = self.rng.normal(0, 0.3, 3) + np.array([0, 0, 1.0])
+                    values = self.rng.normal(0, 0.3, 3 + self.extra_values) + np.r_[0, 0, 1.0, [0] * self.extra_values]
                     self._write(encode_sample(seq, t_us, values))
                 else:
                     self._write(encode_audio(seq, t_us, self.rng.integers(-2000, 2000, self.frame)))
                 seq += 1
                 self.rows_sent += 1
-                t_us += int(step + self.rng.integers(-20, 21))
+                t_us += int(step + self.rng.integers(-20, 21)) * (-1 if self.backwards else 1)
                 if self.endless_after is not None and self.rows_sent == self.endless_after:
                     self._write(b"$S," + b"9" * 20000)  # no newline for a long while
                 if self.reset_after is not None and self.rows_sent == self.reset_after:

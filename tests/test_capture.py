@@ -68,7 +68,8 @@ def capture(board, tmp_path, **kw):
     opts = CaptureOptions(task=kw.pop("task", "magic_wand"), label=kw.pop("label", "wing"),
                           out_dir=tmp_path / "data", count=kw.pop("count", 3), seconds=kw.pop("seconds", 1.0),
                           person=kw.pop("person", "ann"), handshake_timeout=kw.pop("handshake_timeout", 3.0),
-                          data_timeout=kw.pop("data_timeout", 1.5), reconnect_timeout=kw.pop("reconnect_timeout", 3.0))
+                          data_timeout=kw.pop("data_timeout", 1.5), reconnect_timeout=kw.pop("reconnect_timeout", 3.0),
+                          sample_timeout=kw.pop("sample_timeout", 0.0))
     lines = []
     summary = run_capture(opts, lambda: open_port(board.path, 115200), progress=lines.append)
     return summary, lines
@@ -323,3 +324,35 @@ def test_two_writers_never_take_the_same_sample_number(tmp_path):
     assert len(lines) == 50 and len({json.loads(line)["file"] for line in lines}) == 50
     firsts = {f.read_text().splitlines()[2].split(",")[2] for f in files}
     assert len(firsts) == 50  # no file overwrote another
+
+
+@pytest.mark.parametrize("board_kw, reason", [
+    ({"rate_hz": 60, "announce_rate": 100}, "where HELLO announced 100 Hz"),
+    ({"extra_values": 3}, "rows with 6 values where HELLO announced 3 axes"),
+    ({"backwards": True}, "timestamps going backwards"),
+])
+def test_data_that_never_forms_a_sample_stops_with_the_reason(tmp_path, board_kw, reason):
+    import time
+
+    board = SimBoard(speed=8, **board_kw)
+    start = time.monotonic()
+    try:
+        with pytest.raises(TinyMLError) as err:
+            capture(board, tmp_path, count=1, seconds=0.5, sample_timeout=4.0)
+    finally:
+        board.close()
+    assert time.monotonic() - start < 12
+    assert "no sample formed" in str(err.value) and reason in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "1e30", "nan"])
+def test_hello_fields_are_checked(rate):
+    from tinyml.capture.protocol import parse_hello
+
+    msg = next(m for m in Parser().feed(encode("HELLO", 1, "b", "s", "ax;ay;az", "g;g;g", rate)) if isinstance(m, Message))
+    with pytest.raises(ValueError, match="rate"):
+        parse_hello(msg)
+    for fields in ((2, "b", "s", "ax", "g", "100"), (1, "b", "s", "ax;ay", "g", "100")):
+        msg = next(m for m in Parser().feed(encode("HELLO", *fields)) if isinstance(m, Message))
+        with pytest.raises(ValueError):
+            parse_hello(msg)

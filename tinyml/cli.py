@@ -393,6 +393,14 @@ def cmd_capture(args) -> int:
         return 0
     if not args.task or not args.label:
         raise TinyMLError("capture needs --task and --label (or --list)")
+    import math
+
+    if args.count < 1:
+        raise TinyMLError(f"--count {args.count}: record at least 1 sample")
+    if not (math.isfinite(args.seconds) and 0 < args.seconds <= 3600):
+        raise TinyMLError(f"--seconds {args.seconds}: a sample lasts more than 0 and at most 3600 s")
+    if args.plain and not 1 <= args.plain_axes <= 64:
+        raise TinyMLError(f"--plain-axes {args.plain_axes}: the numbers per line, 1 to 64")
     from tinyml.capture.session import CaptureOptions
     from tinyml.tasks import all_tasks, get_task
 

@@ -139,11 +139,26 @@ def sensor_kind(h: "Hello") -> str:
     return "motion"
 
 
+PROTOCOL_VERSION = 1
+MAX_RATE_HZ = 200_000.0
+
+
 def parse_hello(msg: Message) -> Hello:
+    """A board's HELLO, checked: a version this host speaks, a finite rate, one unit per axis."""
+    import math
+
     if msg.kind != "HELLO" or len(msg.fields) != 6:
         raise ValueError("not a HELLO message")
     proto, board, sensor, axes, units, rate = msg.fields
-    return Hello(int(proto), board, sensor, tuple(axes.split(";")), tuple(units.split(";")), float(rate))
+    hello = Hello(int(proto), board, sensor, tuple(axes.split(";")), tuple(units.split(";")), float(rate))
+    if hello.proto != PROTOCOL_VERSION:
+        raise ValueError(f"protocol version {hello.proto}; this tinyml speaks {PROTOCOL_VERSION}: update the "
+                         "capture sketch or tinyml")
+    if not (math.isfinite(hello.rate_hz) and 0 < hello.rate_hz <= MAX_RATE_HZ):
+        raise ValueError(f"the board announces a rate of {rate} Hz")
+    if len(hello.axes) != len(hello.units) or not all(hello.axes):
+        raise ValueError(f"the board announces {len(hello.axes)} axes but {len(hello.units)} units")
+    return hello
 
 
 def encode_hello(h: Hello) -> bytes:

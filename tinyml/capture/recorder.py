@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import time
 import wave
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +48,15 @@ class Stats:
     gaps: int = 0
     resets: int = 0
     reasons: list = field(default_factory=list)
+    problems: Counter = field(default_factory=Counter)
+    """Why messages did not become part of a sample, counted even when no sample was under way."""
+    rows_seen: int = 0
+    """Valid data messages taken into a sample."""
+
+
+def _kind_of(reason: str) -> str:
+    """A discard reason without its particulars, so the watchdog can count kinds."""
+    return reason.split("→")[0].rstrip(" 0123456789") if reason.startswith("sequence gap") else reason
 
 
 class SampleCollector:
@@ -64,6 +75,7 @@ class SampleCollector:
         self.parts: dict[int, bytes] = {}
 
     def discard(self, reason: str) -> None:
+        self.stats.problems[_kind_of(reason)] += 1
         if self.rows or self.parts:
             self.stats.samples_discarded += 1
             self.stats.reasons.append(reason)
@@ -87,19 +99,33 @@ class SampleCollector:
             if msg.kind == "S":
                 seq, t_us, values = decode_sample(msg)
                 if len(values) != len(self.hello.axes):
-                    self.discard(f"row with {len(values)} values, expected {len(self.hello.axes)}")
+                    self.discard(f"rows with {len(values)} values where HELLO announced {len(self.hello.axes)} axes")
+                    return None
+                if not all(math.isfinite(v) for v in values):
+                    self.discard("rows with nan or inf values")
+                    return None
+                if self.times and t_us < self.times[-1]:
+                    self.discard("device timestamps going backwards")
                     return None
                 if not self._check_seq(seq):
                     self.last_seq = seq
                     return None
+                self.stats.rows_seen += 1
                 self.rows.append(values)
                 self.times.append(t_us)
                 return self._finish_if_long("motion")
             if msg.kind == "A":
                 seq, t_us, samples = decode_audio(msg)
+                if len(samples) == 0:
+                    self.discard("empty audio frames")
+                    return None
+                if self.times and t_us < self.times[-1]:
+                    self.discard("device timestamps going backwards")
+                    return None
                 if not self._check_seq(seq):
                     self.last_seq = seq
                     return None
+                self.stats.rows_seen += 1
                 self.rows.append(samples)
                 self.times.append(t_us)
                 return self._finish_if_long("audio")
@@ -142,6 +168,7 @@ class SampleCollector:
         if abs(rate - self.hello.rate_hz) > RATE_TOLERANCE * self.hello.rate_hz:
             self.stats.samples_discarded += 1
             self.stats.reasons.append(f"rate {rate:.1f} Hz, nominal {self.hello.rate_hz:g} Hz")
+            self.stats.problems[f"samples at {rate:.1f} Hz where HELLO announced {self.hello.rate_hz:g} Hz"] += 1
             return None
         return Sample(kind, times, data, rate)
 

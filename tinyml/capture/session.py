@@ -51,6 +51,13 @@ class CaptureOptions:
     """Seconds of rest between samples (after the sample is saved, before the next countdown)."""
     sensor_kind: str = ""
     """What the task records ('motion', 'audio', 'image'); a board announcing another sensor is refused."""
+    sample_timeout: float = 0.0
+    """Seconds of incoming data without a finished sample before capture stops and says why
+    (0: 3 × seconds + 5, at least 10)."""
+
+    @property
+    def no_sample_limit(self) -> float:
+        return self.sample_timeout or max(10.0, 3 * self.seconds + 5)
 
 
 class Disconnected(Exception):
@@ -98,7 +105,9 @@ def handshake(link: Link, timeout: float) -> Hello:
             if isinstance(item, Message) and item.kind == "HELLO":
                 try:
                     return parse_hello(item)
-                except ValueError:
+                except ValueError as exc:
+                    if "protocol version" in str(exc) or "announces" in str(exc):
+                        raise TinyMLError(f"the board's HELLO is unusable: {exc}") from None
                     continue
         if link.parser.buf:
             heard = True
@@ -134,7 +143,8 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
             try:
                 _prompt(opts, len(kept) + 1, progress)
                 link.send(encode("START"))
-                last_data = time.monotonic()
+                last_data = started = time.monotonic()
+                warned = False
                 sample = None
                 while sample is None:
                     items = link.read()
@@ -148,6 +158,13 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
                             link.send(encode("START"))
                             continue
                         sample = collector.feed(item) or sample
+                    waited = time.monotonic() - started
+                    if sample is None and waited > opts.no_sample_limit:
+                        raise TinyMLError(f"no sample formed in {waited:.0f} s although the board sends data: "
+                                          f"{_why_no_sample(collector, link)}; {len(kept)} samples kept")
+                    if sample is None and not warned and waited > opts.no_sample_limit / 2:
+                        progress(f"no sample yet after {waited:.0f} s: {_why_no_sample(collector, link)}")
+                        warned = True
                     if sample is None and time.monotonic() - last_data > opts.data_timeout:
                         collector.discard("stalled")
                         stalls += 1
@@ -194,6 +211,18 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
         summary["kept"] = len(kept)
         summary["files"] = [str(p) for p in kept]
     return summary
+
+
+def _why_no_sample(collector: SampleCollector, link: Link) -> str:
+    """The commonest reasons messages are not becoming a sample, for people."""
+    reasons = [f"{what} ({n}x)" for what, n in collector.stats.problems.most_common(2) if what != "stalled"]
+    rejected = {k: v for k, v in link.parser.counts.items() if v}
+    if rejected:
+        reasons.append("lines rejected: " + ", ".join(f"{n} {k}" for k, n in rejected.items()))
+    if not reasons:
+        reasons.append(f"{collector.stats.rows_seen} valid rows so far, too few for a "
+                       f"{collector.seconds:g} s sample at the announced {collector.hello.rate_hz:g} Hz")
+    return "; ".join(reasons)
 
 
 def _prompt(opts: CaptureOptions, number: int, progress) -> None:
@@ -243,7 +272,12 @@ def _run_plain(opts: CaptureOptions, port_opener, progress) -> dict:
             rows, times = [], []
             start = None
             last = time.monotonic()
+            began = time.monotonic()
             while start is None or time.monotonic() - start < opts.seconds:
+                if start is None and time.monotonic() - began > opts.no_sample_limit:
+                    raise TinyMLError(f"no usable line in {opts.no_sample_limit:.0f} s although data arrives: "
+                                      f"{skipped} lines were not {opts.plain_axes} numbers; check --plain-axes "
+                                      f"and the sketch's output; {len(kept)} samples kept")
                 try:
                     data = port.read(4096)
                 except Exception:
