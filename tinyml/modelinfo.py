@@ -198,6 +198,11 @@ def _check_structure(model, source: str) -> None:
                 if not 0 <= i < n:
                     raise bad(f"subgraph {g_index} names {name} tensor {i} of {n}")
         for t_index, t in enumerate(tensors):
+            if isinstance(t.name, bytes):
+                try:
+                    t.name.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise bad(f"tensor {t_index}'s name is not UTF-8") from None
             if not 0 <= t.buffer < len(buffers):
                 raise bad(f"tensor {t_index} uses buffer {t.buffer} of {len(buffers)}")
             shape = list(t.shape) if t.shape is not None else []

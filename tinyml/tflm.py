@@ -252,10 +252,13 @@ def litert_interpreter(model: bytes):
 
 
 def run_litert(interp, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    for d, x in zip(interp.get_input_details(), inputs):
-        interp.set_tensor(d["index"], x)
-    interp.invoke()
-    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+    try:
+        for d, x in zip(interp.get_input_details(), inputs):
+            interp.set_tensor(d["index"], x)
+        interp.invoke()
+        return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+    except (RuntimeError, ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"TFLite could not run the model: {str(exc).splitlines()[0][:200]}") from None
 
 
 @dataclass(frozen=True)
@@ -317,14 +320,20 @@ def verify(model: bytes, examples: list[list[np.ndarray]] | None = None, count: 
     for ex in examples:
         a = run_tflm(micro, ex, n_outputs)
         b = run_litert(lite, ex)
-        diff = max(
-            (int(np.max(np.abs(x.astype(np.int32) - y.astype(np.int32)))) if x.size else 0)
-            for x, y in zip(a, b)
-        ) if a else 0
+        diff = max((_difference(x, y) for x, y in zip(a, b)), default=0)
         if diff or len(a) != len(b):
             mismatches += 1
         worst = max(worst, diff)
     return VerifyResult(compared=len(examples), mismatches=mismatches, max_abs_diff=worst, source=source)
+
+
+def _difference(x: np.ndarray, y: np.ndarray) -> int:
+    """Largest element difference in int steps; outputs of different shapes differ by the full range."""
+    if x.size != y.size:
+        return 255
+    if not x.size:
+        return 0
+    return int(np.max(np.abs(x.reshape(-1).astype(np.int32) - y.reshape(-1).astype(np.int32))))
 
 
 def require_identical(result: VerifyResult) -> None:
