@@ -57,7 +57,7 @@ def _noise_dataset(root, per_class=12):
 def test_train_refuses_a_model_that_learned_nothing(tmp_path):
     _noise_dataset(tmp_path / "data")
     common = ("train", "magic_wand", "--data", str(tmp_path / "data"), "--set", "epochs=2", "--set",
-              "augment_copies=0", "--set", "synthetic_negatives=0")
+              "augment_copies=0", "--set", "synthetic_negatives=0", "--set", "data_format.units=mg")
     proc = run_cli(*common, "--out", str(tmp_path / "run"), timeout=600)
     assert proc.returncode == 5, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and "--allow-weak" in proc.stderr

@@ -29,6 +29,8 @@ def cmd_inspect(args) -> int:
     model = Model.read(load_source(args.model).model, str(args.model))
     boards = [get_board(args.board)] if args.board else list(BOARDS.values())
     report = inspect_report(model.info, model.arena_measured, boards)
+    if args.emulate:
+        report["emulated"] = _inspect_on_board(model, get_board(args.board or "nano33ble_sense"), args.library)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0
@@ -53,11 +55,31 @@ def cmd_inspect(args) -> int:
     field("MACs", f"{report['macs']:,}")
     field("arena", f"{report['arena_bytes']:,} B measured, {report['arena_with_margin_bytes']:,} B with the export "
                    f"margin ({report['arena_method']})")
+    if "emulated" in report:
+        e = report["emulated"]
+        field("on the board", f"{e['invokes']['median_instructions']:,} instructions per inference ≈ "
+                              f"{e['latency_ms_estimate']:.1f} ms ({e['latency_assumption']}); outputs identical to "
+                              f"the host on {e['invokes']['identical']}/{e['invokes']['compared']} inputs "
+                              f"({e['library']}, emulated Cortex-M4)")
     print(f"{'board':<22} {'fits':<5} {'flash used/budget B':<22} arena used/budget B")
     for key, d in report["fit_details"].items():
         print(f"{key:<22} {'yes' if d['fits'] else 'NO':<5} {d['flash_bytes']:,}/{d['flash_budget']:,}".ljust(51)
               + f" {d['arena_bytes']:,}/{d['ram_budget']:,}")
     return 0
+
+
+def _inspect_on_board(model, board, library: str | None) -> dict:
+    """The model in the generic sketch on the emulated board: instructions, latency, identical outputs."""
+    import tempfile
+
+    from tinyml.export.pipeline import ExportSource, build_export
+    from tinyml.files import write_files
+
+    with tempfile.TemporaryDirectory(prefix="tinyml-inspect-") as tmp:
+        result = build_export(ExportSource(model.data, "generic", (), None, "inspected"), board, "inspected", None)
+        write_files(Path(tmp) / "inspected", result.files)
+        report = _emulate(Path(tmp) / "inspected", library, None, 0)
+    return report.as_dict(_board_clock_hz(board))
 
 
 def cmd_verify(args) -> int:
@@ -540,6 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help=".tflite file or training run folder")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--board", metavar="BOARD", help="check only this board profile: " + ", ".join(BOARDS))
+    s.add_argument("--emulate", action="store_true",
+                   help="also run the model on the emulated Cortex-M4: instructions and latency per inference")
+    s.add_argument("--library", help="Chirale_TensorFlowLite folder or .tar.gz for --emulate")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("verify", help="require identical int8 outputs from TFLM and TFLite")

@@ -48,6 +48,7 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
             "epochs": r["epochs"],
         })
         print(f"[{name}] sketch exported, {rows[-1]['seconds']} s in all", flush=True)
+    _board_figures(out, rows, board)
     write_files(out, {"summary.json": json.dumps(rows, indent=2, sort_keys=True) + "\n",
                       "REPORT.md": report_markdown(rows, board.title)})
     print()
@@ -59,6 +60,36 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
     print(f"  {out / 'arduino'}/")
     print(f"model cards: {out / 'REPORT.md'}")
     return rows
+
+
+def _board_figures(out: Path, rows: list[dict], board) -> None:
+    """Instructions and latency per inference from the emulated board, when this machine has the
+    cross toolchain and the board's TFLM library (else REPORT.md says how to measure them)."""
+    import re
+    import shutil
+    import tempfile
+
+    from tinyml.errors import TinyMLError
+
+    if shutil.which("arm-none-eabi-g++") is None or shutil.which("qemu-system-arm") is None:
+        return
+    try:
+        from tinyml.on_board import board_library, emulate_sketch
+
+        lib = board_library(None)
+    except TinyMLError:
+        return
+    clock = float(re.search(r"(\d+) MHz", board.mcu).group(1)) * 1e6 if re.search(r"(\d+) MHz", board.mcu) else 64e6
+    for row in rows:
+        with tempfile.TemporaryDirectory(prefix="tinyml-demo-emulate-") as work:
+            try:
+                report = emulate_sketch(out / "arduino" / row["task"], lib, Path(work))
+            except TinyMLError as exc:
+                print(f"[{row['task']}] emulated board: {exc}", flush=True)
+                continue
+        row["board"] = report.as_dict(clock)
+        print(f"[{row['task']}] emulated board: {report.comparison.identical}/{report.comparison.compared} "
+              f"identical, {row['board']['latency_ms_estimate']:.1f} ms per inference", flush=True)
 
 
 def rebuild_commands(name: str, cfg, per_class: int, quick: bool, board_key: str) -> list[str]:
@@ -96,6 +127,14 @@ def report_markdown(rows: list[dict], board_title: str) -> str:
                   f"- model: {r['flash_bytes']:,} B flash, {r['arena_bytes']:,} B tensor arena (measured in TFLM); "
                   f"TFLM and TFLite agree on {r['verified_inputs']} random inputs",
                   f"- sketch: `arduino/{r['task']}/{r['task']}.ino`",
+                  *([f"- on the board (emulated Cortex-M4, {r['board']['library']}): "
+                     f"{r['board']['invokes']['median_instructions']:,} instructions per inference ≈ "
+                     f"{r['board']['latency_ms_estimate']:.1f} ms ({r['board']['latency_assumption']}); "
+                     f"outputs identical to the host on {r['board']['invokes']['identical']}/"
+                     f"{r['board']['invokes']['compared']} inputs; image text {r['board']['image']['text']:,} B, "
+                     f"bss {r['board']['image']['bss']:,} B"] if "board" in r else
+                    [f"- on the board: `tinyml emulate arduino/{r['task']}` measures instructions and latency "
+                     "(needs the ARM toolchain, QEMU and the Chirale_TensorFlowLite library; see the README)"]),
                   "", f"![training curves](runs/{r['task']}/curves.png)",
                   f"![confusion matrix](runs/{r['task']}/confusion.png)", "",
                   "Rebuild:", "", "```bash", *r["rebuild"], "```"]

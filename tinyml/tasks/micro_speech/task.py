@@ -114,7 +114,8 @@ class MicroSpeechTask(Task):
     demo_order = 1
 
     def quick_config(self) -> MicroSpeechConfig:
-        return MicroSpeechConfig(epochs=6, augment_copies=1)
+        # smoke-test size: few epochs learn faster at the higher rate and without masks
+        return MicroSpeechConfig(epochs=6, augment_copies=1, learning_rate=0.002, time_masks=0, freq_masks=0)
 
     def demo_examples_per_class(self, quick: bool) -> int:
         return 40 if quick else 160
