@@ -52,6 +52,8 @@ class Board:
     """Flash left for the model array after core, TFLM runtime and sketch (estimate)."""
     core: str
     """Arduino core to install with `arduino-cli core install`."""
+    clock_hz: float = 64e6
+    """CPU clock, for latency estimates from instruction counts."""
     sensors: dict[str, Sensor] = field(default_factory=dict)
     """Role ('imu', 'mic', 'camera') to sensor."""
     tflm: TflmLibrary = CHIRALE_2_0_0
@@ -147,6 +149,7 @@ BOARDS: dict[str, Board] = {
             model_ram_budget=256 * KB,
             model_flash_budget=2048 * KB,
             core="arduino:esp32",
+            clock_hz=240e6,
             sensors={},
         ),
         Board(
@@ -159,6 +162,7 @@ BOARDS: dict[str, Board] = {
             model_ram_budget=384 * KB,
             model_flash_budget=768 * KB,
             core="arduino:mbed_portenta",
+            clock_hz=480e6,
             sensors={
                 "mic": Sensor("Vision Shield PDM microphones", "", "PDM.h", "PDM"),
             },

@@ -79,7 +79,7 @@ def _inspect_on_board(model, board, library: str | None) -> dict:
         result = build_export(ExportSource(model.data, "generic", (), None, "inspected"), board, "inspected", None)
         write_files(Path(tmp) / "inspected", result.files)
         report = _emulate(Path(tmp) / "inspected", library, None, 0)
-    return report.as_dict(_board_clock_hz(board))
+    return report.as_dict(board.clock_hz)
 
 
 def cmd_verify(args) -> int:
@@ -131,7 +131,7 @@ def cmd_export(args) -> int:
         report = _emulate(sketch_dir, args.library, None, 0)
         _print_emulation(report, board)
         manifest = json.loads(result.files["manifest.json"])
-        manifest["emulated"] = report.as_dict(_board_clock_hz(board))
+        manifest["emulated"] = report.as_dict(board.clock_hz)
         write_files(sketch_dir, {"manifest.json": json.dumps(manifest, indent=2, sort_keys=True) + "\n"})
         if not report.ok:
             raise TinyMLError("the emulated board computed something else than the host; do not ship this sketch")
@@ -165,16 +165,9 @@ def _emulate(sketch_dir, library: str | None, recording: str | None, seed: int):
         return emulate_sketch(sketch_dir, lib, Path(work), recording, seed)
 
 
-def _board_clock_hz(board) -> float:
-    import re
-
-    match = re.search(r"(\d+) MHz", board.mcu)
-    return float(match.group(1)) * 1e6 if match else 64e6
-
-
 def _print_emulation(report, board) -> None:
     c = report.comparison
-    d = report.as_dict(_board_clock_hz(board))
+    d = report.as_dict(board.clock_hz)
     print(f"  emulated Cortex-M4 (QEMU mps2-an386) with {report.library}: {report.case}")
     print(f"    image: text {report.image.text:,} B, data {report.image.data:,} B, bss {report.image.bss:,} B "
           f"(flash {report.image.flash_bytes:,} B, RAM {report.image.ram_bytes:,} B)")
@@ -199,7 +192,7 @@ def cmd_emulate(args) -> int:
     manifest_board = json.loads((Path(args.sketch) / "manifest.json").read_text()).get("board", {}).get("key")
     board = get_board(manifest_board or "nano33ble_sense")
     if args.json:
-        print(json.dumps(report.as_dict(_board_clock_hz(board)), indent=2, sort_keys=True))
+        print(json.dumps(report.as_dict(board.clock_hz), indent=2, sort_keys=True))
     else:
         print(f"{args.sketch}:")
         _print_emulation(report, board)

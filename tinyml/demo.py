@@ -65,7 +65,6 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
 def _board_figures(out: Path, rows: list[dict], board) -> None:
     """Instructions and latency per inference from the emulated board, when this machine has the
     cross toolchain and the board's TFLM library (else REPORT.md says how to measure them)."""
-    import re
     import shutil
     import tempfile
 
@@ -79,7 +78,6 @@ def _board_figures(out: Path, rows: list[dict], board) -> None:
         lib = board_library(None)
     except TinyMLError:
         return
-    clock = float(re.search(r"(\d+) MHz", board.mcu).group(1)) * 1e6 if re.search(r"(\d+) MHz", board.mcu) else 64e6
     for row in rows:
         with tempfile.TemporaryDirectory(prefix="tinyml-demo-emulate-") as work:
             try:
@@ -87,7 +85,7 @@ def _board_figures(out: Path, rows: list[dict], board) -> None:
             except TinyMLError as exc:
                 print(f"[{row['task']}] emulated board: {exc}", flush=True)
                 continue
-        row["board"] = report.as_dict(clock)
+        row["board"] = report.as_dict(board.clock_hz)
         print(f"[{row['task']}] emulated board: {report.comparison.identical}/{report.comparison.compared} "
               f"identical, {row['board']['latency_ms_estimate']:.1f} ms per inference", flush=True)
 
