@@ -234,8 +234,12 @@ def parse_capture_csv(text: str, source: str, fmt: MotionFormat) -> MotionSample
         meta = json.loads(lines[0][len(CAPTURE_MAGIC):].strip())
     except ValueError:
         raise TinyMLError(f"{source}:1: unreadable capture header") from None
+    if not isinstance(meta, dict):
+        raise TinyMLError(f"{source}:1: the capture header is not a JSON object")
     columns = [c.strip() for c in lines[1].split(",")] if len(lines) > 1 else []
     axes = columns[2:]
+    if len(axes) < fmt.axes:
+        raise TinyMLError(f"{source}:2: has {len(axes)} axes, the task needs {fmt.axes}")
     rows = []
     for number, raw in enumerate(lines[2:], 3):
         values = _numbers(raw)
@@ -248,12 +252,17 @@ def parse_capture_csv(text: str, source: str, fmt: MotionFormat) -> MotionSample
     if not rows:
         raise TinyMLError(f"{source}: capture file has no rows")
     arr = np.asarray(rows, dtype=np.float64)
-    units = meta.get("units", "g")
+    units = str(meta.get("units", "g"))
     data = to_board_units(arr[:, 2:2 + fmt.axes].astype(np.float32), fmt, units)
-    if data.shape[1] < fmt.axes:
-        raise TinyMLError(f"{source}: has {len(axes)} axes, the task needs {fmt.axes}")
     t = arr[:, 0]
-    rate = float(meta.get("rate_hz") or (len(t) - 1) / max((t[-1] - t[0]) * 1e-6, 1e-9))
+    declared = meta.get("rate_hz")
+    if isinstance(declared, (int, float)) and not isinstance(declared, bool) and math.isfinite(declared) \
+            and declared > 0:
+        rate = float(declared)
+    elif len(t) > 1 and t[-1] > t[0]:
+        rate = (len(t) - 1) / ((t[-1] - t[0]) * 1e-6)
+    else:
+        raise TinyMLError(f"{source}: no sample rate in the header and timestamps that do not advance")
     return MotionSample(data, rate, str(meta.get("label", "")), str(meta.get("person", "")), f"{source}:3")
 
 
