@@ -7,6 +7,7 @@ Unknown keys are refused with a one-line error instead of being silently ignored
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 
 from tinyml.errors import TinyMLError
@@ -53,7 +54,8 @@ def from_dict(cls, data: dict):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise TinyMLError(f"unknown {cls.__name__} setting(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        raise TinyMLError(f"unknown {cls.__name__} setting(s): {', '.join(map(_shown, unknown))}; "
+                          f"known: {', '.join(sorted(names))}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in data.items():
@@ -75,6 +77,13 @@ def from_dict(cls, data: dict):
 def replace(config, **changes):
     """Copy with some fields changed, refusing unknown names."""
     return from_dict(type(config), {**to_dict(config), **changes})
+
+
+def _shown(text) -> str:
+    """User text inside a one-line message: printable characters as they are, the rest escaped."""
+    text = str(text)
+    shown = text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -111,7 +120,7 @@ def _parse(key: str, raw: str, hint):
     import math
 
     def bad(expected=None):
-        return TinyMLError(f"--set {key}={raw}: expected {expected or _type_name(hint)}")
+        return TinyMLError(f"--set {key}={_shown(raw)}: expected {expected or _type_name(hint)}")
 
     origin = typing.get_origin(hint)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
@@ -202,6 +211,8 @@ def apply_sets(cfg, sets: list[str] | None):
         key = key.strip()
         if not sep or not key:
             raise TinyMLError(f"--set {item!r}: use KEY=VALUE, e.g. --set epochs=10")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+            raise TinyMLError(f"--set {_shown(key)}: not a setting name (see `tinyml train TASK --list-config`)")
         node, cls = data, type(cfg)
         parts = key.split(".")
         for part in parts[:-1]:

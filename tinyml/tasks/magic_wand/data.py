@@ -110,6 +110,13 @@ def to_board_units(rows: np.ndarray, fmt: MotionFormat, accel_units: str) -> np.
     return out
 
 
+MAX_READING = 1e7  # larger than any accelerometer (in mg or m/s²) or gyroscope reading: damage, not data
+
+
+def _plausible(values: list[float]) -> bool:
+    return all(math.isfinite(v) and abs(v) < MAX_READING for v in values)
+
+
 def _numbers(line: str) -> list[float] | None:
     parts = [p for p in re.split(r"[,\s]+", line.strip()) if p]
     try:
@@ -138,7 +145,7 @@ def parse_tf_wand(text: str, source: str, label: str, fmt: MotionFormat, person:
         if not line:
             continue
         values = _numbers(line)
-        if values is None or len(values) != 3 or not all(math.isfinite(v) for v in values):
+        if values is None or len(values) != 3 or not _plausible(values):
             skipped += 1
             continue
         if not current:
@@ -206,6 +213,8 @@ def parse_imu_capture_csv(text: str, source: str, label: str, person: str, fmt: 
             current = []
             continue
         values = _numbers(line)
+        if values is not None and not _plausible(values):
+            raise TinyMLError(f"{source}:{number}: a value is not a finite number of plausible size")
         if values is None or len(values) != 6:
             found = "text" if values is None else f"{len(values)} values"
             raise TinyMLError(f"{source}:{number}: expected 6 numbers (aX..gZ), found {found}")
@@ -243,8 +252,8 @@ def parse_capture_csv(text: str, source: str, fmt: MotionFormat) -> MotionSample
     rows = []
     for number, raw in enumerate(lines[2:], 3):
         values = _numbers(raw)
-        if values is not None and not all(math.isfinite(v) for v in values):
-            raise TinyMLError(f"{source}:{number}: a value is not a finite number (nan or inf)")
+        if values is not None and not _plausible(values):
+            raise TinyMLError(f"{source}:{number}: a value is not a finite number of plausible size")
         if values is None or len(values) != len(columns):
             raise TinyMLError(f"{source}:{number}: expected {len(columns)} values, found "
                               f"{'text' if values is None else len(values)}")
