@@ -81,6 +81,27 @@ def _zero_inputs(interp):
 _SAFE: set[str] = set()
 
 
+def _in_child(work) -> int:
+    """Run work() -> exit code in a forked, silenced child; returns its wait status. A native crash or
+    abort there is an answer for the parent, not the end of the process."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into the caller's stack
+        code = 1
+        try:
+            import faulthandler
+
+            faulthandler.disable()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            code = work()
+        finally:
+            os._exit(code)
+    return os.waitpid(pid, 0)[1]
+
+
 def require_loads_safely(model: bytes) -> None:
     """Ask a forked child to load and invoke the model in TFLM and LiteRT first: a damaged file that
     crashes native code then costs the child, and the user gets one line instead of a core dump."""
@@ -89,26 +110,17 @@ def require_loads_safely(model: bytes) -> None:
     key = hashlib.sha256(model).hexdigest()
     if key in _SAFE or not hasattr(os, "fork"):
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # child
-        code = 0
-        try:
-            import faulthandler
 
-            faulthandler.disable()
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
+    def load() -> int:
+        try:
             interp, _ = _try_interpreter(model, max(1 << 20, 4 * len(model)), invoke=True)
             if interp is not None:
                 litert_interpreter(model).invoke()
         except BaseException:  # a Python-level refusal is for the parent to report properly
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
+            pass
+        return 0
+
+    status = _in_child(load)
     if os.WIFSIGNALED(status):
         raise ModelError(f"the TFLite runtime crashed reading this model (signal {os.WTERMSIG(status)}); the file is "
                          "damaged or hostile; re-export it from the converter")
@@ -157,22 +169,7 @@ def _works_in_child(model: bytes, arena: int) -> bool:
     """Whether TFLM allocates and invokes the model in exactly `arena` bytes, asked of a child process."""
     if not hasattr(os, "fork"):
         return _try_interpreter(model, arena, invoke=True)[0] is not None
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # child: never returns into the caller's stack
-        code = 1
-        try:
-            import faulthandler
-
-            faulthandler.disable()  # an abort here is an answer, not a crash report
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            code = 0 if _try_interpreter(model, arena, invoke=True)[0] is not None else 1
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    status = _in_child(lambda: 0 if _try_interpreter(model, arena, invoke=True)[0] is not None else 1)
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
