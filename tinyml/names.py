@@ -41,12 +41,25 @@ def safe_label(label: str, what: str = "label") -> str:
     return label
 
 
-def c_string(text: str) -> str:
+class CText(str):
+    """Text already in C form: an escaped literal, a checked identifier or header, comment text.
+
+    The template layer writes a CText unchanged and refuses a plain str, so no text reaches
+    generated C without passing one of the functions below."""
+
+
+_C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_C_HEADER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(/[A-Za-z0-9_][A-Za-z0-9_\-]*)*\.(h|hpp)$")
+
+
+def c_string(text: str) -> CText:
     """A C/C++ string literal whose bytes are exactly text's UTF-8, with nothing left active.
 
     Printable ASCII passes except '"', '\\' and '?'; every other byte becomes a three-digit
     octal escape (octal stops after three digits, unlike \\x, so following text is safe).
     """
+    if not isinstance(text, str):
+        raise TypeError(f"c_string needs text, got {type(text).__name__}")
     out = ['"']
     for b in text.encode("utf-8"):
         ch = chr(b)
@@ -57,13 +70,18 @@ def c_string(text: str) -> str:
         else:
             out.append(f"\\{b:03o}")
     out.append('"')
-    return "".join(out)
+    return CText("".join(out))
 
 
-def c_float(value: float) -> str:
-    """A float literal that round-trips to the same float32 the model stores."""
+def c_float(value: float) -> CText:
+    """A float literal that round-trips to the same float32 the model stores (finite only: C has
+    no literal for NaN or infinity, and a threshold of either is a bug upstream)."""
     import numpy as np
 
+    if isinstance(value, (bool, str)) or not np.isfinite(value):
+        raise ValueError(f"{value!r} has no C float literal; only finite numbers do")
+    if abs(value) > float(np.finfo(np.float32).max):
+        raise ValueError(f"{value!r} overflows a C float")
     v = np.float32(value)
     text = np.format_float_positional(v, unique=True, trim="0") if abs(v) >= 1e-4 or v == 0 else \
         np.format_float_scientific(v, unique=True, trim="0")
@@ -71,13 +89,67 @@ def c_float(value: float) -> str:
         text += "0"
     if "." not in text and "e" not in text:
         text += ".0"
-    return text + "f"
+    return CText(text + "f")
 
 
-def c_comment(text: str) -> str:
-    """Text safe inside a // comment: printable ASCII only, no line continuation."""
+def c_int(value) -> CText:
+    """A decimal integer literal; refuses anything that is not an integer (bools included), and
+    values beyond 64 bits, which no C integer type holds."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{value!r} is not an integer")
+    value = int(value)
+    if not -(2 ** 63) <= value < 2 ** 64:
+        raise ValueError(f"{value} does not fit a 64-bit C integer")
+    return CText(str(value))
+
+
+def c_ident(text: str) -> CText:
+    """A C identifier (a name in code): letters, digits and '_', not starting with a digit."""
+    if not isinstance(text, str) or not _C_IDENT.match(text):
+        raise ValueError(f"{text!r} is not a C identifier")
+    return CText(text)
+
+
+def c_header(text: str) -> CText:
+    """A header name for #include <...>: path parts of letters, digits, '_' and '-', ending .h."""
+    if not isinstance(text, str) or not _C_HEADER.match(text):
+        raise ValueError(f"{text!r} is not a plain header name")
+    return CText(text)
+
+
+def c_comment(value) -> CText:
+    """Any value as text safe inside a // comment: printable ASCII only, no line continuation."""
+    text = value if isinstance(value, str) else str(value)
     cleaned = "".join(ch if 0x20 <= ord(ch) < 0x7F else "?" for ch in text)
-    return cleaned.replace("\\", "/")
+    return CText(cleaned.replace("\\", "/"))
+
+
+def c_value(value) -> CText:
+    """The one way a template value becomes C text: CText as is, bool/int/float as literals.
+
+    A plain str is refused: the template must say what it is (c_string, c_ident, c_header or
+    c_comment), so text from a config, a label or a model can never be pasted in raw."""
+    import numbers
+
+    if isinstance(value, CText):
+        return value
+    if isinstance(value, bool):
+        return CText("true" if value else "false")
+    if isinstance(value, numbers.Integral):
+        return c_int(value)
+    if isinstance(value, numbers.Real):
+        return c_float(value)
+    if isinstance(value, str):
+        raise TypeError(f"text {value[:40]!r} reached a template without a C form; "
+                        "pass it through c_string, c_ident, c_header or c_comment")
+    raise TypeError(f"a {type(value).__name__} has no C form")
+
+
+def c_list(values, sep: str = ", ") -> CText:
+    """Values joined as C literals (array initialisers, shapes)."""
+    return CText(sep.join(c_value(v) for v in values))
 
 
 def recorder_of(path: str) -> str:

@@ -14,6 +14,7 @@ from tinyml.errors import TinyMLError
 from tinyml.export.carray import c_array_body
 from tinyml.export.render import render
 from tinyml.export.resolver import resolver_methods
+from tinyml.names import safe_name
 from tinyml.tasks.base import Firmware
 from tinyml.tflm import ARENA_METHOD
 
@@ -38,6 +39,44 @@ def check_labels(labels: list[str] | None, outputs: int) -> list[str]:
     return list(labels)
 
 
+def sketch_context(model, board: Board, name: str, labels: list[str], task: str, firmware: Firmware) -> dict:
+    """Every value the templates may use. `model` is an export Model (bytes, parsed info, measured
+    arena). Text in it reaches C only through the template layer's c_* filters."""
+    info, arena_measured, arena_total = model.info, model.arena_measured, model.arena_total
+    output = info.outputs[0]
+    input_ = info.inputs[0]
+    return {
+        "tool_version": __version__,
+        "name": name,
+        "task": task,
+        "board": board,
+        "libraries": board.libraries(firmware.sensor_roles),
+        "sensors": {role: board.sensors[role] for role in firmware.sensor_roles if role in board.sensors},
+        "model": {"sha256": info.sha256, "flash_bytes": info.flash_bytes, "array_body": c_array_body(model.data)},
+        "input": {**input_.as_dict(), "elements": input_.elements},
+        "output": {**output.as_dict(), "elements": output.elements},
+        "labels": labels,
+        "ops": resolver_methods(info),
+        "arena": {"measured": arena_measured, "total": arena_total, "rule": ARENA_MARGIN_RULE},
+        "features": firmware.constants,
+        **firmware.context,
+    }
+
+
+def render_sketch(context: dict, firmware: Firmware) -> dict[str, str]:
+    """{file: text} for every template of the sketch (the manifest is added by sketch_files)."""
+    files = {
+        "model_data.h": render("model_data.h.j2", context),
+        "model_data.cpp": render("model_data.cpp.j2", context),
+        "model_settings.h": render("model_settings.h.j2", context),
+        "op_resolver.h": render("op_resolver.h.j2", context),
+        f"{safe_name(context['name'], 'sketch name')}.ino": render(firmware.sketch_template, context),
+    }
+    for out_name, template in firmware.extra_templates:
+        files[out_name] = render(template, context)
+    return files
+
+
 def sketch_files(
     model,
     board: Board,
@@ -53,50 +92,23 @@ def sketch_files(
     `model` is an export Model (bytes, parsed info, measured arena); `config` the typed run config."""
     from tinyml import config as config_mod
 
-    info, arena_measured, arena_total = model.info, model.arena_measured, model.arena_total
-    output = info.outputs[0]
-    input_ = info.inputs[0]
-    ops = resolver_methods(info)
-    libraries = board.libraries(firmware.sensor_roles)
-    context = {
-        "tool_version": __version__,
-        "name": name,
-        "task": task,
-        "board": board,
-        "libraries": libraries,
-        "sensors": {role: board.sensors[role] for role in firmware.sensor_roles if role in board.sensors},
-        "model": {"sha256": info.sha256, "flash_bytes": info.flash_bytes, "array_body": c_array_body(model.data)},
-        "input": {**input_.as_dict(), "elements": input_.elements},
-        "output": {**output.as_dict(), "elements": output.elements},
-        "labels": labels,
-        "ops": ops,
-        "arena": {"measured": arena_measured, "total": arena_total, "rule": ARENA_MARGIN_RULE},
-        "features": firmware.constants,
-        **firmware.context,
-    }
-    files = {
-        "model_data.h": render("model_data.h.j2", context),
-        "model_data.cpp": render("model_data.cpp.j2", context),
-        "model_settings.h": render("model_settings.h.j2", context),
-        "op_resolver.h": render("op_resolver.h.j2", context),
-        f"{name}.ino": render(firmware.sketch_template, context),
-    }
-    for out_name, template in firmware.extra_templates:
-        files[out_name] = render(template, context)
+    info = model.info
+    context = sketch_context(model, board, name, labels, task, firmware)
+    files = render_sketch(context, firmware)
     manifest = {
         "tool": "tinyml",
         "tool_version": __version__,
         "name": name,
         "task": task,
         "board": board.as_dict(),
-        "libraries": libraries,
+        "libraries": context["libraries"],
         "model": {"sha256": info.sha256, "flash_bytes": info.flash_bytes, "macs": info.macs},
         "ops": [{"name": op.name, "version": op.version} for op in info.ops],
         "inputs": [t.as_dict() for t in info.inputs],
         "outputs": [t.as_dict() for t in info.outputs],
         "labels": labels,
-        "arena": {"measured_bytes": arena_measured, "total_bytes": arena_total, "margin_rule": ARENA_MARGIN_RULE,
-                  "method": ARENA_METHOD},
+        "arena": {"measured_bytes": model.arena_measured, "total_bytes": model.arena_total,
+                  "margin_rule": ARENA_MARGIN_RULE, "method": ARENA_METHOD},
         "feature_constants": {c.name: c.value for c in firmware.constants},
         "verified": verified,
         "config": config_mod.to_dict(config) if config is not None else None,

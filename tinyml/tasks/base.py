@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyml.errors import TinyMLError
-from tinyml.names import c_float, safe_label
+from tinyml.names import CText, c_float, c_int, c_value, safe_label
 
 
 def check_class_labels(labels) -> None:
@@ -35,12 +35,12 @@ class FeatureConstant:
     """Value used in training."""
 
     @property
-    def literal(self) -> str:
+    def literal(self) -> CText:
         if self.ctype == "float":
             return c_float(float(self.value))
         if self.ctype == "bool":
-            return "true" if self.value else "false"
-        return str(int(self.value))
+            return c_value(bool(self.value))
+        return c_int(self.value)
 
 
 @dataclass(frozen=True, eq=False)
