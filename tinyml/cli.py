@@ -105,7 +105,7 @@ def cmd_export(args) -> int:
     from tinyml.boards import get_board
     from tinyml.export.pipeline import build_export, default_sketch_name, load_source
     from tinyml.export.sketch import arduino_commands
-    from tinyml.files import write_files
+    from tinyml.files import write_files, write_folder
     from tinyml.modelinfo import read_model
     from tinyml.names import safe_name
 
@@ -120,21 +120,27 @@ def cmd_export(args) -> int:
     name = name or default_sketch_name(source.stem)
     result = build_export(source, board, name, _labels(args.labels), verify_count=args.verify_count)
     sketch_dir = Path(args.out) / name
-    write_files(sketch_dir, result.files)
+    files = dict(result.files)
     v = result.verified
-    print(f"wrote {sketch_dir}/ ({len(result.files)} files) for {board.title}")
+    if args.emulate:  # on a staged copy first: a sketch that computes something else is not written
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            write_files(Path(tmp) / name, files)
+            report = _emulate(Path(tmp) / name, args.library, None, 0)
+        _print_emulation(report, board)
+        if not report.ok:
+            raise TinyMLError(f"the emulated board computed something else than the host; {sketch_dir} was "
+                              "not written (run `tinyml emulate` on an export without --emulate to look closer)")
+        manifest = json.loads(files["manifest.json"])
+        manifest["emulated"] = report.as_dict(board.clock_hz)
+        files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    write_folder(sketch_dir, files)
+    print(f"wrote {sketch_dir}/ ({len(files)} files) for {board.title}")
     print(f"  model {result.info.flash_bytes:,} B flash, ops: {', '.join(result.info.op_names)}")
     print(f"  arena {result.arena_measured:,} B measured in TFLM; sketch reserves "
           f"{result.arena_total:,} B")
     print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
-    if args.emulate:
-        report = _emulate(sketch_dir, args.library, None, 0)
-        _print_emulation(report, board)
-        manifest = json.loads(result.files["manifest.json"])
-        manifest["emulated"] = report.as_dict(board.clock_hz)
-        write_files(sketch_dir, {"manifest.json": json.dumps(manifest, indent=2, sort_keys=True) + "\n"})
-        if not report.ok:
-            raise TinyMLError("the emulated board computed something else than the host; do not ship this sketch")
     print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
     for line in arduino_commands(board, result.libraries, str(sketch_dir), _detected_port()):
         print(f"  {line}")
@@ -627,6 +633,13 @@ def _run(args) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the last net for the file system: a full disk, a folder given as a file
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tinyml: error: {where}{exc.strerror or exc}; check the path and free space", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("tinyml: error: out of memory; use less data (or fewer --synthetic examples)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from tinyml.boards import BOARDS, get_board
     from tinyml.export.pipeline import ExportSource, build_export
-    from tinyml.files import write_files
+    from tinyml.files import write_files, write_folder
     from tinyml.run import write_run
     from tinyml.tasks import demo_tasks
     from tinyml.train import train_task
@@ -35,7 +35,7 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
                             show_epochs=True)
         write_run(out / "runs" / name, result.run, result.model)
         export = build_export(ExportSource.from_run(result.run, name), board, name, None)
-        write_files(out / "arduino" / name, export.files)
+        write_folder(out / "arduino" / name, export.files)
         fits = [key for key, ok in export.fits.items() if ok]
         r = result.report
         rows.append({

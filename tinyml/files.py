@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -51,19 +53,89 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def write_files(root: Path, files: dict[str, str]) -> list[Path]:
-    """Write {relative path: text} under root; refuses any path that would land outside it."""
-    root = Path(root)
+def _targets(root: Path, files: dict) -> list[Path]:
     targets = []
     for rel in files:
         target = root / rel
         if Path(rel).is_absolute() or ".." in Path(rel).parts or not _inside(root, target):
             raise TinyMLError(f"refusing to write {rel!r} outside {root}")
         targets.append(target)
+    return targets
+
+
+def write_files(root: Path, files: dict[str, str]) -> list[Path]:
+    """Write {relative path: text} under root, each file atomically, leaving other files alone;
+    refuses any path that would land outside it."""
+    root = Path(root)
+    targets = _targets(root, files)
     try:
         root.mkdir(parents=True, exist_ok=True)
         for target, text in zip(targets, files.values()):
             write_text_atomic(target, text)
     except OSError as exc:
         raise TinyMLError(f"cannot write into {root}: {exc.strerror or exc}") from None
+    return targets
+
+
+def _fsync_tree(folder: Path) -> None:
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+@contextlib.contextmanager
+def staged_folder(root: Path, marker: str):
+    """Yield an empty folder beside `root`; fill it, and on success it replaces `root` whole.
+
+    A failure (an exception, a full disk) removes the stage and leaves `root` as it was, so a
+    command leaves the old output or the new one, never a mix. An existing `root` is replaced only
+    when tinyml wrote it (it holds `marker`) or it is empty, so a user's own folder is never lost."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise TinyMLError(f"{root} exists and is not a folder; pick another output path")
+    if root.is_dir() and any(root.iterdir()) and not (root / marker).is_file():
+        raise TinyMLError(f"{root} already holds files tinyml did not write (no {marker}); "
+                          "pick another output path or empty it")
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))
+    except OSError as exc:
+        raise TinyMLError(f"cannot write into {root.parent}: {exc.strerror or exc}") from None
+    try:
+        yield stage
+        _fsync_tree(stage)
+        os.chmod(stage, 0o777 & ~_umask())
+        if root.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
+            os.rename(root, old / root.name)
+            try:
+                os.rename(stage, root)
+            except BaseException:
+                os.rename(old / root.name, root)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(stage, root)
+    except OSError as exc:
+        raise TinyMLError(f"cannot write {root}: {exc.strerror or exc}; nothing there was changed") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_folder(root: Path, files: dict, marker: str = "manifest.json") -> list[Path]:
+    """Replace folder `root` with exactly {relative path: text or bytes}, all at once (see
+    staged_folder); refuses any path that would land outside it."""
+    root = Path(root)
+    targets = _targets(root, files)
+    with staged_folder(root, marker) as stage:
+        for rel, content in files.items():
+            path = stage / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            with open(path, "wb") as fh:
+                fh.write(data)
     return targets

@@ -37,23 +37,25 @@ class Run:
 
 
 def write_run(run_dir: Path, run: Run, keras_model=None) -> None:
-    """Put a run on disk (atomically, file by file)."""
-    from tinyml.files import write_bytes_atomic, write_files
+    """Put a run on disk as one folder swap: a failure (a full disk mid-save) leaves the old run
+    or nothing, never a run.json beside a truncated model."""
+    from tinyml.files import staged_folder
     from tinyml.plots import confusion_png, curves_png
 
-    run_dir = Path(run_dir)
-    write_files(run_dir, {
+    files = {
         "config.json": json.dumps(config_mod.to_dict(run.config), indent=2, sort_keys=True) + "\n",
         "run.json": json.dumps({"task": run.task, "tool_version": __version__}, indent=2, sort_keys=True) + "\n",
         "report.json": json.dumps(run.report, indent=2, sort_keys=True) + "\n",
         "history.json": json.dumps(run.history, indent=2, sort_keys=True) + "\n",
-    })
-    write_bytes_atomic(run_dir / "model.tflite", run.model)
-    write_bytes_atomic(run_dir / "confusion.png", confusion_png(run.report["confusion"], run.labels,
-                                                               f"{run.task} int8 (validation)"))
-    write_bytes_atomic(run_dir / "curves.png", curves_png(run.history))
-    if keras_model is not None:
-        keras_model.save(run_dir / "model.keras")
+        "model.tflite": run.model,
+        "confusion.png": confusion_png(run.report["confusion"], run.labels, f"{run.task} int8 (validation)"),
+        "curves.png": curves_png(run.history),
+    }
+    with staged_folder(Path(run_dir), "run.json") as stage:
+        for name, content in files.items():
+            (stage / name).write_bytes(content.encode() if isinstance(content, str) else content)
+        if keras_model is not None:
+            keras_model.save(stage / "model.keras")
 
 
 def is_run_dir(path: Path) -> bool:

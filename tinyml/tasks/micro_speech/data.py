@@ -214,10 +214,16 @@ def build_stream(clips: list[SpeechClip], noise: list[np.ndarray], seconds: floa
 
 
 def write_wav(path, audio: np.ndarray, sample_rate: int) -> None:
+    """16-bit mono WAV, written atomically (a failure leaves the old file or none)."""
+    import io
     import wave
 
-    with wave.open(str(path), "wb") as w:
+    from tinyml.files import write_bytes_atomic
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(sample_rate)
         w.writeframes(np.asarray(audio, dtype="<i2").tobytes())
+    write_bytes_atomic(Path(path), buf.getvalue())

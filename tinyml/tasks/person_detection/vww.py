@@ -78,8 +78,12 @@ def build_vww(images_dir: str | Path, annotations: str | Path, out_dir: str | Pa
         dst = folder / src.name
         if not dst.exists():
             tmp = dst.with_name(dst.name + ".part")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dst)
+            try:
+                shutil.copyfile(src, tmp)
+                tmp.replace(dst)
+            except BaseException:  # a full disk or Ctrl-C leaves no half image behind
+                tmp.unlink(missing_ok=True)
+                raise
         counts[positive if has else negative] += 1
     if counts[negative] + counts[positive] == 0:
         raise TinyMLError(f"none of the {len(labels)} annotated images are in {images_dir}")
