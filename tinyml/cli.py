@@ -194,8 +194,11 @@ def _print_emulation(report, board) -> None:
 def cmd_emulate(args) -> int:
     from tinyml.boards import get_board
 
+    from tinyml.on_board import read_sketch
+
+    board_meta = read_sketch(Path(args.sketch))[0].get("board")
+    manifest_board = board_meta.get("key") if isinstance(board_meta, dict) else None
     report = _emulate(Path(args.sketch), args.library, args.input, args.seed)
-    manifest_board = json.loads((Path(args.sketch) / "manifest.json").read_text()).get("board", {}).get("key")
     board = get_board(manifest_board or "nano33ble_sense")
     if args.json:
         print(json.dumps(report.as_dict(board.clock_hz), indent=2, sort_keys=True))
@@ -226,6 +229,9 @@ def cmd_quantize(args) -> int:
 
     from tinyml.quantize import accuracy_report, quantize
 
+    from tinyml.files import MB, require_regular
+
+    require_regular(args.data, "an .npz with an 'x' array", 4096 * MB)
     try:
         data = np.load(args.data)
         x = data["x"]

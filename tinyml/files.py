@@ -139,3 +139,49 @@ def write_folder(root: Path, files: dict, marker: str = "manifest.json") -> list
             with open(path, "wb") as fh:
                 fh.write(data)
     return targets
+
+
+MB = 1 << 20
+
+
+def require_regular(path: Path | str, what: str, limit: int) -> Path:
+    """`path` as a regular file of at most `limit` bytes, else a one-line error.
+
+    Inputs come from users: a FIFO or /dev/zero would block or fill memory, a folder or a
+    multi-gigabyte file is a wrong path, not data."""
+    import stat
+
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise TinyMLError(f"{p}: no such file; pass {what}") from None
+    except OSError as exc:
+        raise TinyMLError(f"{p}: cannot read ({exc.strerror or exc}); pass {what}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise TinyMLError(f"{p} is a folder; pass {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise TinyMLError(f"{p} is not a regular file (a pipe or device); pass {what}")
+    if st.st_size > limit:
+        raise TinyMLError(f"{p} is {st.st_size / MB:.0f} MB, more than the {limit / MB:.0f} MB {what} can be; "
+                          "check the path")
+    return p
+
+
+def read_input(path: Path | str, what: str, limit: int) -> bytes:
+    """The bytes of a user's input file, bounded (see require_regular); reads at most limit + 1
+    bytes, so a file growing while read cannot exhaust memory either."""
+    p = require_regular(path, what, limit)
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise TinyMLError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise TinyMLError(f"{p} grew beyond {limit / MB:.0f} MB while being read; pass {what}")
+    return data
+
+
+def read_input_text(path: Path | str, what: str, limit: int) -> str:
+    """read_input decoded as UTF-8, bad bytes replaced (they then fail the format's own checks)."""
+    return read_input(path, what, limit).decode("utf-8", errors="replace")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.errors import ModelError
+from tinyml.errors import ModelError, TinyMLError
+from tinyml.names import printable
 
 _INT8 = 9
 _FLOAT_TYPES = {0, 1, 10, 18}  # FLOAT32, FLOAT16, FLOAT64, BFLOAT16
@@ -133,7 +134,7 @@ def _tensor_info(tensor) -> TensorInfo:
     zp = int(q.zeroPoint[0]) if q is not None and q.zeroPoint is not None and len(q.zeroPoint) else 0
     shape = tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ()))
     name = tensor.name.decode("utf-8", "replace") if isinstance(tensor.name, bytes) else str(tensor.name or "")
-    return TensorInfo(name=name, shape=shape, dtype=_dtype_name(tensor.type), scale=scale, zero_point=zp)
+    return TensorInfo(name=printable(name), shape=shape, dtype=_dtype_name(tensor.type), scale=scale, zero_point=zp)
 
 
 def _macs(op_name: str, op, tensors) -> int:
@@ -256,7 +257,7 @@ def read_model(data: bytes, source: str = "the model") -> ModelInfo:
                 name = _op_name(schema, builtin)
                 if name == "CUSTOM":
                     cname = code.customCode
-                    custom.add(cname.decode("utf-8", "replace") if isinstance(cname, bytes) else str(cname))
+                    custom.add(printable(cname.decode("utf-8", "replace") if isinstance(cname, bytes) else str(cname)))
                     continue
                 used[name] = max(used.get(name, 0), int(code.version))
                 macs += _macs(name, op, gt)
@@ -287,12 +288,9 @@ def read_model(data: bytes, source: str = "the model") -> ModelInfo:
 
 def load_model_bytes(path: str | Path) -> bytes:
     """Read a .tflite file, turning a missing/unreadable path into a one-line error."""
-    p = Path(path)
-    try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise ModelError(f"{p}: no such file; pass the path of a .tflite model") from None
-    except IsADirectoryError:
-        raise ModelError(f"{p} is a folder; pass a .tflite file (or a training run folder where supported)") from None
-    except OSError as exc:
-        raise ModelError(f"{p}: cannot read ({exc.strerror})") from None
+    from tinyml.files import MB, read_input
+
+    try:  # 64 MB is far beyond any microcontroller's flash, and any model tinyml could check
+        return read_input(path, "a .tflite model (or a training run folder where supported)", 64 * MB)
+    except TinyMLError as exc:
+        raise ModelError(str(exc)) from None

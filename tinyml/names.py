@@ -152,6 +152,17 @@ def c_list(values, sep: str = ", ") -> CText:
     return CText(sep.join(c_value(v) for v in values))
 
 
+_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Text from a file made safe to print: control characters (terminal escapes, carriage
+    returns) and bidi overrides become '?', and it is cut to `limit` characters."""
+    out = "".join("?" if ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or ord(ch) in _BIDI else ch
+                  for ch in text[:limit])
+    return out + ("…" if len(text) > limit else "")
+
+
 def recorder_of(path: str) -> str:
     """Who recorded a file named '<person>_nohash_<n>.<ext>' (Speech Commands and `tinyml capture`)."""
     import os

@@ -37,14 +37,20 @@ def read_sketch(sketch_dir: Path) -> tuple[dict, bytes]:
     """(manifest, model bytes) of a folder written by `tinyml export`; the model must match the manifest."""
     from tinyml.export.carray import parse_c_array
 
+    from tinyml.files import MB, read_input_text
+
+    what = "a sketch folder written by `tinyml export`"
     try:
-        manifest = json.loads((sketch_dir / "manifest.json").read_text())
+        manifest = json.loads(read_input_text(sketch_dir / "manifest.json", what, 16 * MB))
         data_file = next(p for p in (sketch_dir / "model_data.cpp", sketch_dir / "model_data.cc") if p.is_file())
-        model = parse_c_array(data_file.read_text())
-    except (OSError, ValueError, StopIteration):
+        model = parse_c_array(read_input_text(data_file, what, 256 * MB))
+        if not isinstance(manifest, dict):
+            raise ValueError("manifest is not an object")
+    except (TinyMLError, ValueError, StopIteration):
         raise TinyMLError(f"{sketch_dir} is not a sketch folder written by `tinyml export` "
                           "(manifest.json and model_data.cpp needed)") from None
-    if not isinstance(manifest, dict) or hashlib.sha256(model).hexdigest() != manifest.get("model", {}).get("sha256"):
+    meta = manifest.get("model")
+    if not isinstance(meta, dict) or hashlib.sha256(model).hexdigest() != meta.get("sha256"):
         raise TinyMLError(f"{sketch_dir}: the model array does not match manifest.json; re-run `tinyml export`")
     return manifest, model
 

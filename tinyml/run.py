@@ -67,11 +67,14 @@ def read_run(run_dir: Path) -> Run:
     from tinyml.tasks import get_task
 
     run_dir = Path(run_dir)
+    from tinyml.files import MB, read_input
+
+    what = "a training run folder (run.json, config.json, model.tflite)"
     try:
-        meta = json.loads((run_dir / "run.json").read_text())
-        config = json.loads((run_dir / "config.json").read_text())
-        model = (run_dir / "model.tflite").read_bytes()
-    except (OSError, ValueError) as exc:
+        meta = json.loads(read_input(run_dir / "run.json", what, MB))
+        config = json.loads(read_input(run_dir / "config.json", what, MB))
+        model = read_input(run_dir / "model.tflite", what, 64 * MB)
+    except (TinyMLError, ValueError) as exc:
         raise TinyMLError(f"{run_dir} is not a training run folder (needs run.json, config.json and model.tflite): "
                           f"{exc}") from None
     if not isinstance(meta, dict) or not isinstance(config, dict) or "task" not in meta:
@@ -82,8 +85,8 @@ def read_run(run_dir: Path) -> Run:
 
     def optional(name: str) -> dict:
         try:
-            return json.loads((run_dir / name).read_text())
-        except (OSError, ValueError):
+            return json.loads(read_input(run_dir / name, "a report", 64 * MB))
+        except (TinyMLError, ValueError):
             return {}
 
     return Run(task=task.name, config=config_mod.from_dict(task.config_class, config), model=model,

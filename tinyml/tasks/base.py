@@ -186,10 +186,9 @@ class Task(abc.ABC):
         from tinyml.modelinfo import read_model
 
         if recording is not None:
-            try:
-                serial = Path(recording).read_bytes()
-            except OSError as exc:
-                raise TinyMLError(f"{recording}: cannot read ({exc.strerror or exc})") from None
+            from tinyml.files import MB, read_input
+
+            serial = read_input(recording, "a recording of the board's serial input", 64 * MB)
             return DeviceCase(Inputs(serial=serial), None, f"Serial lines from {recording}")
         t = read_model(model).inputs[0]
         q = np.random.default_rng(seed).integers(-128, 128, (30, t.elements))

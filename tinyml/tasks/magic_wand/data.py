@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinyMLError
+from tinyml.files import MB, read_input_text
 from tinyml.names import safe_label
 
 UNIT_TO_G = {"mg": 1e-3, "g": 1.0, "m/s2": 1.0 / 9.80665}
@@ -278,14 +279,6 @@ def parse_capture_csv(text: str, source: str, fmt: MotionFormat) -> MotionSample
 _TF_PERSON = re.compile(r"^output_(?P<label>[A-Za-z0-9]+)_(?P<person>[A-Za-z0-9]+)$")
 
 
-def _first_line(path: Path) -> str:
-    with path.open("r", errors="replace") as fh:
-        for line in fh:
-            if line.strip():
-                return line.strip()
-    return ""
-
-
 def load_motion_dir(root: str | Path, fmt: MotionFormat = MotionFormat(),
                     labels: tuple[str, ...] | None = None, require_all: bool = True) -> list[MotionSample]:
     """All samples under root. Layouts: root/<label>/*.txt|*.csv, or root/<person>/<label>.csv (IMU capture).
@@ -299,12 +292,9 @@ def load_motion_dir(root: str | Path, fmt: MotionFormat = MotionFormat(),
     notes: Counter = Counter()
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".txt", ".csv"))
     for path in files:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError as exc:
-            raise TinyMLError(f"{path}: cannot read ({exc.strerror})") from None
+        text = read_input_text(path, "a motion recording", 256 * MB)
         rel = str(path)
-        first = _first_line(path)
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         if first.startswith(CAPTURE_MAGIC):
             sample = parse_capture_csv(text, rel, fmt)
             label = sample.label or path.parent.name

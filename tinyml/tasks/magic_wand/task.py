@@ -237,10 +237,9 @@ class MagicWandTask(Task):
             if path.is_dir():
                 samples = self.load(path, cfg)
             else:
-                try:
-                    text = path.read_text(errors="replace")
-                except OSError as exc:
-                    raise TinyMLError(f"{path}: cannot read ({exc.strerror or exc})") from None
+                from tinyml.files import MB, read_input_text
+
+                text = read_input_text(path, "a motion recording", 256 * MB)
                 samples = ([parse_capture_csv(text, str(path), cfg.data_format)] if text.startswith(CAPTURE_MAGIC)
                            else parse_tf_wand(text, str(path), "", cfg.data_format))
             if not samples:

@@ -52,6 +52,9 @@ def read_wav(path: Path, sample_rate: int, notes: Counter | None = None) -> np.n
     an unreadable file raises a one-line error naming it."""
     import soundfile
 
+    from tinyml.files import MB, require_regular
+
+    require_regular(path, "an audio file (WAV, FLAC or OGG)", 2048 * MB)
     try:
         data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
     except (RuntimeError, OSError, ValueError, TypeError, soundfile.LibsndfileError) as exc:

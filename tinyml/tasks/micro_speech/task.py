@@ -303,10 +303,13 @@ class MicroSpeechTask(Task):
 
         from tinyml.tasks.micro_speech.data import read_wav
 
+        from tinyml.files import MB, read_input_text
+
         truth_file = Path(truth) if truth else Path(recording).with_suffix(".csv")
+        text = read_input_text(truth_file, "'word,start_ms' ground truth", 64 * MB)
         try:
-            with truth_file.open() as fh:
-                words = [(row[0], int(row[1])) for row in csv.reader(fh) if row and not row[0].startswith("#")]
+            words = [(row[0], int(row[1])) for row in csv.reader(text.splitlines())
+                     if row and not row[0].startswith("#")]
         except (OSError, ValueError, IndexError) as exc:
             raise TinyMLError(f"{truth_file}: need 'word,start_ms' lines as ground truth ({exc})") from None
         return evaluate_stream(model, read_wav(Path(recording), cfg.frontend.sample_rate), words, cfg)

@@ -38,6 +38,9 @@ def read_gray(path: str | Path) -> np.ndarray:
     """An image file → (H, W) uint8 grayscale. One-line TinyMLError for anything unreadable."""
     from PIL import Image, UnidentifiedImageError
 
+    from tinyml.files import MB, require_regular
+
+    require_regular(path, "an image file", 64 * MB)
     try:
         with Image.open(path) as im:
             im.load()

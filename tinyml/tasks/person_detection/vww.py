@@ -32,7 +32,9 @@ def read_coco(annotations: str | Path):
     from pycocotools.coco import COCO
 
     try:
-        data = json.loads(Path(annotations).read_text())
+        from tinyml.files import MB, read_input
+
+        data = json.loads(read_input(annotations, "a COCO instances file", 4096 * MB))
         for key in ("images", "annotations", "categories"):
             if key not in data:
                 raise ValueError(f"no '{key}' list")
