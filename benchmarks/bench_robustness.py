@@ -1,10 +1,16 @@
-"""Mutated models through `tinyml inspect` and `tinyml export`: every one must end in a correct
-result or a one-line error, never a native crash or a Python traceback.
+"""Robustness figures, three sections:
 
-Each mutation runs in a forked child (TensorFlow and the runtimes are imported once, before
-forking), so a crash is counted instead of ending the benchmark.
+- models: mutated models through `tinyml inspect` and `tinyml export`: every one must end in a
+  correct result or a one-line error, never a native crash or a Python traceback;
+- cli: generated bad inputs across every command (tests/badinputs.py): no traceback, crash or
+  hang, one-line errors, nothing written outside --out, no partial output after a failure;
+- capture: randomized capture sessions against a simulated board with faults, two writers at once
+  (tests/capture_faults.py): no finished sample lost or corrupt, no hang.
 
-    python benchmarks/bench_robustness.py [--count 1000] [--seed 0]
+Each case runs in a forked child or its own process, so a crash is counted instead of ending the
+benchmark.
+
+    python benchmarks/bench_robustness.py [--count 1000] [--cli 300] [--capture 500] [--seed 0]
 """
 
 from __future__ import annotations
@@ -61,9 +67,53 @@ def run_one(path: Path, out: Path, log: Path) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--count", type=int, default=1000)
+    ap.add_argument("--count", type=int, default=1000, help="mutated models (0 skips the section)")
+    ap.add_argument("--cli", type=int, default=300, help="bad-input cases across the CLI (0 skips)")
+    ap.add_argument("--capture", type=int, default=500, help="capture fault sessions (0 skips)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    ok = True
+    if args.cli:
+        ok &= cli_section(args.cli, args.seed)
+    if args.capture:
+        ok &= capture_section(args.capture, args.seed)
+    if args.count:
+        ok &= models_section(args.count, args.seed)
+    return 0 if ok else 1
+
+
+def cli_section(count: int, seed: int) -> bool:
+    """In its own process: the forks there need TensorFlow imported but not yet running."""
+    import json
+    import subprocess
+
+    proc = subprocess.run([sys.executable, str(REPO / "tests" / "badinputs.py"), str(count), str(seed)],
+                          capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:])
+        return False
+    lines = proc.stdout.strip().splitlines()
+    for line in lines[:-1]:
+        print(line)
+    report = json.loads(lines[-1])
+    print(f"{count} generated bad inputs across the CLI "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(report['commands'].items()))}):")
+    for kind, n in report["tally"].items():
+        example = report["examples"].get(kind, "")
+        print(f"  {kind:<21} {n}" + (f"   e.g. {example}" if n and example else ""))
+    bad = {k: v for k, v in report["tally"].items() if k not in ("ok", "one-line error", "weak model refused")}
+    return not any(bad.values())
+
+
+def capture_section(count: int, seed: int) -> bool:
+    from capture_faults import run_sessions
+
+    report = run_sessions(count, seed)
+    print(report["text"])
+    return report["ok"]
+
+
+def models_section(count: int, seed: int) -> bool:
     from fixtures import tiny_model
 
     sources = {"tiny fixture": tiny_model()}
@@ -75,13 +125,13 @@ def main() -> int:
     from tflite_micro.python.tflite_micro import runtime  # noqa: F401
     from ai_edge_litert.interpreter import Interpreter  # noqa: F401
 
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(seed)
     tally = {"worked": 0, "one-line error": 0, "multi-line error": 0, "traceback": 0, "native crash": 0}
     examples = {}
     names = list(sources)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for i in range(args.count):
+        for i in range(count):
             name = names[i % len(names)]
             model = tmp / f"m{i}.tflite"
             model.write_bytes(mutate(sources[name], rng))
@@ -105,10 +155,10 @@ def main() -> int:
             tally[kind] += 1
             examples.setdefault(kind, f"{name}: {(errors or text.strip().splitlines() or [''])[-1][:150]}")
             model.unlink()
-    print(f"{args.count} mutated models ({', '.join(names)}) through inspect + export:")
+    print(f"{count} mutated models ({', '.join(names)}) through inspect + export:")
     for kind, n in tally.items():
         print(f"  {kind:<17} {n}" + (f"   e.g. {examples[kind]}" if n and kind in examples else ""))
-    return 0 if tally["native crash"] == tally["traceback"] == tally["multi-line error"] == 0 else 1
+    return tally["native crash"] == tally["traceback"] == tally["multi-line error"] == 0
 
 
 if __name__ == "__main__":

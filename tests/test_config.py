@@ -66,7 +66,7 @@ def test_a_crafted_run_config_cannot_carry_text_into_c(tmp_path, quick_demo):
     cfg = json.loads((run / "config.json").read_text())
     cfg["rule"]["suppression_ms"] = "1000\n#include </etc/passwd>"
     (run / "config.json").write_text(json.dumps(cfg))
-    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"))
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"), "--allow-weak")
     assert proc.returncode == 2 and "suppression_ms" in proc.stderr and "is not integer" in proc.stderr
     assert not (tmp_path / "out").exists()
     proc = run_cli("train", "magic_wand", "--out", str(tmp_path / "r"), "--set",

@@ -64,6 +64,11 @@ def test_train_refuses_a_model_that_learned_nothing(tmp_path):
     assert "warning: " in proc.stderr and ("not clearly above" in proc.stderr or "zero recall" in proc.stderr)
     report = json.loads((tmp_path / "run" / "report.json").read_text())  # the run is kept for inspection
     assert report["warnings"] and 1 <= report["kept_epoch"] <= 2
+    export = ("export", str(tmp_path / "run"), "--board", "nano33ble_sense", "--out", str(tmp_path / "sk"))
+    proc = run_cli(*export)  # ...but not shipped
+    assert proc.returncode == 5 and "weak model" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert not (tmp_path / "sk").exists()
+    assert run_cli(*export, "--allow-weak").returncode == 0
 
     proc = run_cli(*common, "--out", str(tmp_path / "run2"), "--allow-weak", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -117,6 +117,9 @@ def cmd_export(args) -> int:
     if args.task:
         source = _as_task(source, args.task)
     read_model(source.model, str(args.model))
+    if source.warnings and not args.allow_weak:
+        raise WeakModelError(f"{args.model} was trained into a weak model ({source.warnings[0]}); "
+                             "fix the data and retrain, or pass --allow-weak to export it anyway")
     name = name or default_sketch_name(source.stem)
     result = build_export(source, board, name, _labels(args.labels), verify_count=args.verify_count)
     sketch_dir = Path(args.out) / name
@@ -225,6 +228,8 @@ def _as_task(source, task_name: str):
 
 
 def cmd_quantize(args) -> int:
+    import zipfile
+
     import numpy as np
 
     from tinyml.quantize import accuracy_report, quantize
@@ -236,7 +241,7 @@ def cmd_quantize(args) -> int:
         data = np.load(args.data)
         x = data["x"]
         y = data["y"] if "y" in data.files else None
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise TinyMLError(f"{args.data}: need an .npz with an 'x' array (and optional 'y' labels): {exc}") from None
     import keras
 
@@ -244,14 +249,36 @@ def cmd_quantize(args) -> int:
         model = keras.saving.load_model(args.model, compile=False)
     except Exception as exc:  # keras raises many types for a bad file
         raise TinyMLError(f"{args.model}: cannot load the Keras model ({str(exc).splitlines()[0][:200]})") from None
+    x, y = _check_quantize_data(args.data, model, x, y)
+    if args.samples < 1:
+        raise TinyMLError(f"--samples {args.samples}: calibrate on at least 1 sample")
     tflite = quantize(model, x[: args.samples])
+    report = accuracy_report(model, tflite, x, y)
     from tinyml.files import write_bytes_atomic
 
     write_bytes_atomic(Path(args.out), tflite)
-    report = accuracy_report(model, tflite, x, y)
     report["flash_bytes"] = len(tflite)
     print(json.dumps(report, indent=2, sort_keys=True))
     return 0
+
+
+def _check_quantize_data(path, model, x, y):
+    """x: finite numbers shaped like the model's input; y (optional): one class index per row."""
+    import numpy as np
+
+    if not np.issubdtype(x.dtype, np.number) or x.ndim < 1 or len(x) == 0:
+        raise TinyMLError(f"{path}: 'x' must be a non-empty numeric array (got {x.dtype} {list(x.shape)})")
+    if not np.isfinite(x).all():
+        raise TinyMLError(f"{path}: 'x' has NaN or infinite values; clean the data before calibrating")
+    want = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    if want is not None and (len(want) != x.ndim - 1 or any(w not in (None, g) for w, g in zip(want, x.shape[1:]))):
+        raise TinyMLError(f"{path}: 'x' rows are {list(x.shape[1:])} but the model takes {list(want)}")
+    if y is not None:
+        classes = int(model.output_shape[-1]) if not isinstance(model.output_shape, list) else None
+        if not np.issubdtype(y.dtype, np.integer) or y.shape != (len(x),) or \
+                (classes and len(y) and not (0 <= y.min() and y.max() < classes)):
+            raise TinyMLError(f"{path}: 'y' must hold one class index (0..{(classes or 1) - 1}) per row of 'x'")
+    return x.astype(np.float32), y
 
 
 def cmd_train(args) -> int:
@@ -281,6 +308,8 @@ def cmd_train(args) -> int:
         reason = task.needs_real_data(cfg)
         if reason:
             raise TinyMLError(f"no --data given: {reason}")
+        if not 1 <= args.synthetic <= 100_000:
+            raise TinyMLError(f"--synthetic {args.synthetic}: give 1 to 100000 examples per class")
         print(f"no --data: training on the embedded synthetic data ({args.synthetic} per class)")
         samples = task.synthetic(cfg, args.synthetic, cfg.seed)
     result = train_task(task, cfg, samples, show_epochs=True)
@@ -321,8 +350,8 @@ def _weak_exit(warnings: list[str], allow_weak: bool) -> int:
     for warning in warnings:
         _warn(warning)
     if warnings and not allow_weak:
-        raise WeakModelError(f"{len(warnings)} warning(s) above: this model should not ship; fix the data, "
-                             "or pass --allow-weak to keep it anyway")
+        raise WeakModelError(f"{len(warnings)} warning(s) above: this model should not ship (the run is kept "
+                             "for inspection; export refuses it); fix the data, or pass --allow-weak")
     return 0
 
 
@@ -590,6 +619,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--emulate", action="store_true",
                    help="also build the sketch for a Cortex-M4 and run it in QEMU against the board's TFLM library")
     s.add_argument("--library", help="Chirale_TensorFlowLite folder or .tar.gz for --emulate")
+    s.add_argument("--allow-weak", action="store_true",
+                   help="export a run even though training flagged its model as weak")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("emulate", help="run an exported sketch on an emulated Cortex-M4 and compare with the host")

@@ -21,6 +21,8 @@ def safe_name(name: str, what: str = "name") -> str:
         raise TinyMLError(
             f"{what} {name!r} is not allowed; use a letter followed by up to 62 letters, digits or '_'"
         )
+    if name.lower() in _WINDOWS_RESERVED:
+        raise TinyMLError(f"{what} {name!r} is a device name on Windows and cannot be a folder there; pick another")
     return name
 
 

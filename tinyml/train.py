@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyml.errors import TinyMLError
+
 from tinyml.fit import evaluate_float, evaluate_int8, fit, progress_callback
 from tinyml.guards import score_warnings, split_warnings
 from tinyml.run import Run
@@ -48,6 +50,9 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     train_idx, val_idx = task.split(samples, cfg)
     train_s = [samples[i] for i in train_idx]
     val_s = [samples[i] for i in val_idx]
+    if not train_s or not val_s:
+        raise TinyMLError(f"only {len(samples)} recordings: too few to train on some and validate on others; "
+                          f"record more (at least a few per class for {', '.join(task.labels(cfg))})")
     extra = task.extra_training(cfg)
     train_s += extra
     tx, ty = task.examples(train_s, cfg, cfg.augment_copies, cfg.seed)

@@ -52,6 +52,8 @@ class Stats:
     """Why messages did not become part of a sample, counted even when no sample was under way."""
     rows_seen: int = 0
     """Valid data messages taken into a sample."""
+    stale_rows: int = 0
+    """Data the board sent after a sample was complete, before it acknowledged STOP (not a fault)."""
 
 
 def _kind_of(reason: str) -> str:

@@ -139,9 +139,11 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
             raise TinyMLError(f"the board sends {sensor_kind(hello)} ({hello.sensor}) but task '{opts.task}' records "
                               f"{opts.sensor_kind}; upload the matching capture sketch from arduino/")
         stalls = 0
+        stale = False  # after STOP: data until the board's $REC acknowledgement belongs to no sample
         while len(kept) < opts.count:
             try:
                 _prompt(opts, len(kept) + 1, progress)
+                collector.reset()
                 link.send(encode("START"))
                 last_data = started = time.monotonic()
                 warned = False
@@ -154,10 +156,17 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
                         if not isinstance(item, Message):
                             continue
                         if item.kind == "HELLO":  # the board reset: it is no longer recording
+                            stale = False
                             collector.feed(item)
                             link.send(encode("START"))
                             continue
-                        sample = collector.feed(item) or sample
+                        if item.kind == "REC":
+                            stale = False
+                            continue
+                        if stale or sample is not None:  # rows past the end of a finished sample
+                            collector.stats.stale_rows += 1
+                            continue
+                        sample = collector.feed(item)
                     waited = time.monotonic() - started
                     if sample is None and waited > opts.no_sample_limit:
                         raise TinyMLError(f"no sample formed in {waited:.0f} s although the board sends data: "
@@ -174,6 +183,7 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
                         link.send(encode("START"))
                         last_data = time.monotonic()
                 link.send(encode("STOP"))
+                stale = True
                 stalls = 0
                 path = write_sample(opts.out_dir, sample, hello, opts.label, opts.person)
                 kept.append(path)
@@ -184,6 +194,7 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
                 if opts.pause > 0 and len(kept) < opts.count:
                     time.sleep(opts.pause)
             except Disconnected:
+                stale = False
                 collector.discard("disconnected")
                 link.close()
                 progress("board disconnected: partial sample discarded; waiting for it to come back…")
@@ -207,6 +218,7 @@ def run_capture(opts: CaptureOptions, port_opener, progress=print) -> dict:
             summary["discarded"] = collector.stats.samples_discarded
             summary["resets"] = collector.stats.resets
             summary["reasons"] = collector.stats.reasons
+            summary["stale_rows"] = collector.stats.stale_rows
         summary["rejected_lines"] = sum(link.parser.counts.values())
         summary["kept"] = len(kept)
         summary["files"] = [str(p) for p in kept]

@@ -101,10 +101,15 @@ class ExportSource:
     """The run's typed config, or None for a bare model."""
     stem: str
     """Default sketch name source (file or folder name)."""
+    warnings: tuple[str, ...] = ()
+    """The truth guards' warnings recorded by training (a weak model); empty for a bare model."""
 
     @classmethod
     def from_run(cls, run, stem: str) -> "ExportSource":
-        return cls(model=run.model, task=run.task, labels=run.labels, config=run.config, stem=stem)
+        warnings = run.report.get("warnings") if isinstance(run.report, dict) else None
+        warnings = tuple(str(w) for w in warnings) if isinstance(warnings, list) else ()
+        return cls(model=run.model, task=run.task, labels=run.labels, config=run.config, stem=stem,
+                   warnings=warnings)
 
 
 def load_source(path: str | Path) -> ExportSource:

@@ -55,12 +55,12 @@ def test_train_evaluate_export(tmp_path, shared_data):
     assert result["samples"] > 400 and 0 <= result["accuracy"] <= 1
 
     out = tmp_path / "sketch"
-    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out))
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out), "--allow-weak")
     assert proc.returncode == 0, proc.stderr
     sketch = out / "run"  # named after the run folder
     assert "Arduino_LSM9DS1.h" in (sketch / "run.ino").read_text()
     assert compile_sketch(sketch, "run.ino").returncode == 0
-    proc = run_cli("export", str(run), "--board", "nano33ble_sense_rev2", "--out", str(out), "--name", "wand2")
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense_rev2", "--out", str(out), "--name", "wand2", "--allow-weak")
     assert proc.returncode == 0
     assert "Arduino_BMI270_BMM150.h" in (out / "wand2" / "wand2.ino").read_text()
     assert compile_sketch(out / "wand2", "wand2.ino").returncode == 0

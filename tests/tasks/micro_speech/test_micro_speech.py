@@ -157,7 +157,7 @@ def test_train_export_evaluate_stream(tmp_path, shared_data):
     report = json.loads((run / "report.json").read_text())
     assert report["flash_bytes"] <= 18800
     out = tmp_path / "sketch"
-    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out))
+    proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out), "--allow-weak")
     assert proc.returncode == 0, proc.stderr
     settings = (out / "run" / "model_settings.h").read_text()  # the sketch is named after the run folder
     assert "kFeatureSliceCount = 49;" in settings and "kFeatureSize = 40;" in settings

@@ -19,6 +19,12 @@ def make_stream(task, args) -> int:
     from tinyml.files import write_text_atomic
     from tinyml.tasks.micro_speech.data import build_stream, load_noise, write_wav
 
+    import math
+
+    from tinyml.errors import TinyMLError
+
+    if not (math.isfinite(args.seconds) and 1 <= args.seconds <= 86400):
+        raise TinyMLError(f"--seconds {args.seconds}: give a length from 1 s to 24 h")
     cfg = apply_sets(task.default_config(), args.set)
     clips = task.load(args.data, cfg)
     noise = load_noise(Path(args.data), cfg.frontend.sample_rate)

@@ -35,9 +35,7 @@ def read_coco(annotations: str | Path):
         from tinyml.files import MB, read_input
 
         data = json.loads(read_input(annotations, "a COCO instances file", 4096 * MB))
-        for key in ("images", "annotations", "categories"):
-            if key not in data:
-                raise ValueError(f"no '{key}' list")
+        check_coco(data)
     except (OSError, ValueError) as exc:
         raise TinyMLError(f"{annotations}: not a COCO instances file ({exc}); pass annotations/instances_*.json") from None
     coco = COCO()
@@ -45,6 +43,33 @@ def read_coco(annotations: str | Path):
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
         coco.createIndex()
     return coco
+
+
+def _number(v) -> bool:
+    import math
+
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_coco(data) -> None:
+    """The shape of the COCO fields VWW reads; ValueError naming the first thing that is off."""
+    if not isinstance(data, dict):
+        raise ValueError("the file is not a JSON object")
+    need = {"images": {"id": _number, "file_name": lambda v: isinstance(v, str),
+                       "width": lambda v: _number(v) and v > 0, "height": lambda v: _number(v) and v > 0},
+            "annotations": {"image_id": _number, "category_id": _number,
+                            "bbox": lambda v: isinstance(v, list) and len(v) == 4 and all(map(_number, v))},
+            "categories": {"id": _number, "name": lambda v: isinstance(v, str)}}
+    for key, fields in need.items():
+        items = data.get(key)
+        if not isinstance(items, list):
+            raise ValueError(f"no '{key}' list")
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise ValueError(f"{key}[{i}] is not an object")
+            for name, ok in fields.items():
+                if name not in item or not ok(item[name]):
+                    raise ValueError(f"{key}[{i}] has no valid '{name}'")
 
 
 def vww_labels(coco, category: str = "person", threshold: float = SMALL_OBJECT_AREA) -> dict[str, bool]:
