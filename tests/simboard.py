@@ -19,10 +19,10 @@ from tinyml.capture.protocol import Hello, Parser, encode, encode_audio, encode_
 class SimBoard:
     def __init__(self, kind="motion", rate_hz=100.0, seed=0, bitflip=0.0, garbage=0.0, reset_after_rows=None,
                  unplug_after_rows=None, endless_line_after_rows=None, silent=False, wrong_baud=False,
-                 frame=256, speed=4.0, announce_rate=None, extra_values=0, backwards=False):
+                 frame=256, speed=4.0, announce_rate=None, extra_values=0, backwards=False, odd_frames=0.0):
         self.kind = kind
         self.rate = rate_hz
-        self.extra_values, self.backwards = extra_values, backwards
+        self.extra_values, self.backwards, self.odd_frames = extra_values, backwards, odd_frames
         self.rng = np.random.default_rng(seed)
         self.bitflip, self.garbage = bitflip, garbage
         self.reset_after, self.unplug_after, self.endless_after = reset_after_rows, unplug_after_rows, endless_line_after_rows
@@ -32,7 +32,7 @@ class SimBoard:
         axes = ("ax", "ay", "az") if kind == "motion" else ("mic",)
         units = ("g",) * 3 if kind == "motion" else ("pcm16",)
         self.hello = Hello(1, "nano33ble_sense_rev2", "BMI270" if kind == "motion" else "PDM", axes, units,
-                           announce_rate or rate_hz)
+                           rate_hz if announce_rate is None else announce_rate)
         self.link = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"simboard-{os.getpid()}-{id(self)}")
         self.rows_sent = 0
         self.stops_received = 0
@@ -135,6 +135,11 @@ class SimBoard:
                 if self.kind == "motion":
                     values = self.rng.normal(0, 0.3, 3 + self.extra_values) + np.r_[0, 0, 1.0, [0] * self.extra_values]
                     self._write(encode_sample(seq, t_us, values))
+                elif self.odd_frames and self.rng.random() < self.odd_frames:  # CRC-valid but empty or torn
+                    import base64
+
+                    payload = b"" if self.rng.random() < 0.5 else b"\x01\x02\x03"
+                    self._write(encode("A", seq, t_us, base64.b64encode(payload).decode()))
                 else:
                     self._write(encode_audio(seq, t_us, self.rng.integers(-2000, 2000, self.frame)))
                 seq += 1
@@ -155,3 +160,80 @@ class SimBoard:
                         except OSError:  # close() may have raced us at the end of a run
                             pass
                     break
+
+
+class PlainBoard:
+    """Someone else's sketch on a pty, like Arduino's IMU_Capture: a column header at boot, then for
+    each gesture `rows` lines of numbers and a blank line, silence between gestures. Optionally a
+    junk line inside gestures, and a pulled cable (with replug) after some gestures."""
+
+    def __init__(self, rows=119, rate_hz=500.0, gap_s=0.3, axes=6, junk_every=0, unplug_after=None,
+                 replug_after_s=0.5, header=b"aX,aY,aZ,gX,gY,gZ", repeat_header=False, marks=True):
+        self.rows, self.rate, self.gap, self.axes = rows, rate_hz, gap_s, axes
+        self.junk_every, self.unplug_after, self.replug_after = junk_every, unplug_after, replug_after_s
+        self.header, self.repeat_header, self.marks = header, repeat_header, marks
+        self.link = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"plainboard-{os.getpid()}-{id(self)}")
+        self.gestures_sent = 0
+        self.stop_flag = threading.Event()
+        self._open()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _open(self):
+        import tty
+
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        tmp = self.link + ".new"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(os.ttyname(self.slave), tmp)
+        os.replace(tmp, self.link)
+
+    @property
+    def path(self) -> str:
+        return self.link
+
+    def _write(self, data: bytes) -> bool:
+        try:
+            os.write(self.master, data)
+            return True
+        except OSError:
+            return False
+
+    def _run(self):
+        rng = np.random.default_rng(0)
+        self._write(self.header + b"\r\n")
+        while not self.stop_flag.is_set():
+            for i in range(self.rows):
+                if self.stop_flag.is_set():
+                    return
+                values = rng.normal(0, 0.5, self.axes)
+                self._write((",".join(f"{v:.3f}" for v in values) + "\r\n").encode())
+                if self.junk_every and i % self.junk_every == self.junk_every - 1:
+                    self._write(b"IMU ready?\r\n")
+                time.sleep(1.0 / self.rate)
+                if self.unplug_after is not None and self.gestures_sent == self.unplug_after and i == self.rows // 2:
+                    self.unplug_after = None
+                    for fd in (self.master, self.slave):
+                        os.close(fd)
+                    time.sleep(self.replug_after)
+                    self._open()
+                    self._write(self.header + b"\r\n")
+                    break
+            else:
+                if self.marks:
+                    self._write(self.header + b"\r\n" if self.repeat_header else b"\r\n")
+                self.gestures_sent += 1
+            time.sleep(self.gap)
+
+    def close(self):
+        self.stop_flag.set()
+        self.thread.join(timeout=3)
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if os.path.lexists(self.link):
+            os.unlink(self.link)

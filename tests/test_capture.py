@@ -361,3 +361,89 @@ def test_hello_fields_are_checked(rate):
         msg = next(m for m in Parser().feed(encode("HELLO", *fields)) if isinstance(m, Message))
         with pytest.raises(ValueError):
             parse_hello(msg)
+
+
+@pytest.mark.slow
+def test_randomized_fault_sessions_lose_nothing():
+    """The seeded CI slice of benchmarks/bench_robustness.py --capture (500 there)."""
+    from capture_faults import run_sessions
+
+    report = run_sessions(16, seed=5, show=print)
+    totals = report["totals"]
+    assert report["ok"], report["text"]
+    assert totals["reported kept"] == totals["on disk"] > 0
+    assert totals["discards on clean sessions"] == 0
+
+
+# ---- plain mode: someone else's sketch -------------------------------------------------------
+
+def test_plain_splitter_cuts_at_the_sketchs_marks():
+    from tinyml.capture.session import PlainSplitter
+
+    split = PlainSplitter(axes=3, seconds=0.5)
+    out, t = [], 0.0
+    lines = [b"aX,aY,aZ", b""] + [b"1,2,3"] * 40 + [b""] + [b"4,5,6"] * 30 + [b"aX,aY,aZ"] + [b"7,8"] + \
+        [b"1,1,1"] * 2 + [b""]
+    for line in lines:
+        t += 0.02  # 40 rows span 0.8 s: longer than --seconds, still one gesture
+        out += split.feed(line, t)
+    assert [len(rows) for _, rows in out] == [40, 30]  # the 2-row blip is noise, not a gesture
+    assert split.marks_seen and split.skipped == 1 and split.discarded == 1
+    assert out[1][1][0].tolist() == [4.0, 5.0, 6.0]
+
+
+def test_plain_splitter_cuts_by_time_without_marks():
+    from tinyml.capture.session import PlainSplitter
+
+    split = PlainSplitter(axes=2, seconds=1.0)
+    cuts = [(i, [len(r) for _, r in got]) for i in range(650) if (got := split.feed(b"0.5\t-1", i * 0.01))]
+    # rows are held until 4 s pass without a mark (a gesture could be longer than --seconds); then
+    # every second is a sample
+    assert cuts == [(400, [101, 101, 101]), (403, [101]), (504, [101]), (605, [101])] and split.mode == "time"
+    assert split.feed(b"", 6.6) == [] and split.mode == "time"  # a stray blank line changes nothing
+
+
+def _plain(board, tmp_path, **kw):
+    opts = CaptureOptions(task="magic_wand", label="punch", out_dir=tmp_path / "data", count=kw.pop("count", 3),
+                          seconds=kw.pop("seconds", 0.1), plain=True, plain_axes=6, data_timeout=2.0,
+                          reconnect_timeout=3.0, **kw)
+    lines = []
+    summary = run_capture(opts, lambda: open_port(board.path, 115200), progress=lines.append)
+    return summary, lines
+
+
+@pytest.mark.parametrize("repeat_header", [False, True])
+def test_plain_mode_keeps_whole_gestures_as_the_sketch_marks_them(tmp_path, repeat_header):
+    """IMU_Capture sends 119 rows per gesture; --seconds shorter than a gesture must not cut it."""
+    from simboard import PlainBoard
+    from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
+
+    board = PlainBoard(rows=119, rate_hz=500, junk_every=50, repeat_header=repeat_header)
+    try:
+        summary, lines = _plain(board, tmp_path, seconds=0.1)
+    finally:
+        board.close()
+    samples = load_motion_dir(tmp_path / "data", MotionFormat(axes=6))
+    assert summary["kept"] == 3 and [len(s.data) for s in samples] == [119] * 3
+    assert summary["rejected_lines"] >= 6 and summary["discarded"] == 0 and summary["marked"]
+    assert any("marked by the sketch" in line for line in lines)
+
+
+def test_plain_mode_reconnects_after_a_pulled_cable(tmp_path):
+    from simboard import PlainBoard
+
+    board = PlainBoard(rows=60, rate_hz=500, unplug_after=1)
+    try:
+        summary, lines = _plain(board, tmp_path, count=3)
+    finally:
+        board.close()
+    assert summary["kept"] == 3 and summary["reconnects"] == 1
+    assert any("disconnected" in line for line in lines)
+    assert len(check_files_valid_plain(tmp_path / "data")) == 3
+
+
+def check_files_valid_plain(folder):
+    files = sorted(folder.rglob("*.csv"))
+    manifest = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(m["file"] for m in manifest) == sorted(str(f.relative_to(folder)) for f in files)
+    return files

@@ -128,7 +128,8 @@ def test_two_runs_of_one_task_export_side_by_side(tmp_path, quick_demo):
     shutil.copytree(quick_demo / "runs" / "magic_wand", runs / "wand_a")
     shutil.copytree(quick_demo / "runs" / "magic_wand", runs / "wand_b")
     for run in ("wand_a", "wand_b"):
-        proc = run_cli("export", str(runs / run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"))
+        proc = run_cli("export", str(runs / run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"),
+                       "--allow-weak")
         assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "wand_a" / "wand_a.ino").is_file()
     assert (tmp_path / "out" / "wand_b" / "wand_b.ino").is_file()

@@ -26,7 +26,8 @@ def test_the_reported_segfault_is_one_line(tmp_path, reference_models):
 
 def test_seeded_mutations_never_crash_or_trace():
     """A small seeded version of benchmarks/bench_robustness.py (1,000 there)."""
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_robustness.py"), "--count", "45",
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_robustness.py"), "--count", "45", "--cli", "0",
+                           "--capture", "0",
                            "--seed", "7"], capture_output=True, text=True, timeout=900,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]

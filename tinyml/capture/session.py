@@ -268,61 +268,153 @@ def _reconnect(port_opener, timeout: float, kept: int, opts: CaptureOptions) -> 
 
 
 _NUMBERS = re.compile(rb"^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?([,\t ]+-?\d+(\.\d+)?([eE][-+]?\d+)?)*\s*$")
+PLAIN_MIN_ROWS = 5
+"""A marked gesture shorter than this is noise (e.g. a blank line right after the header)."""
+
+
+class PlainSplitter:
+    """Lines of someone else's sketch → samples. Pure: lines and host times in, samples out.
+
+    Sketches like Arduino's IMU_Capture mark where a gesture ends (a blank line, or the column
+    header printed again); others stream without pause. The start decides which: a mark makes
+    every sample one marked gesture, whatever its length; rows flowing for `confirm` seconds with
+    no mark make samples `seconds` long (the rows held meanwhile are cut into samples then), so a
+    gesture longer than --seconds is never cut in two."""
+
+    def __init__(self, axes: int, seconds: float):
+        self.axes, self.seconds = axes, seconds
+        self.confirm = max(2 * seconds, seconds + 3.0)
+        self.rows: list[list[float]] = []
+        self.times: list[float] = []
+        self.header: bytes | None = None
+        self.mode: str | None = None  # "marks" or "time" once known
+        self.skipped = 0
+        self.discarded = 0
+
+    @property
+    def marks_seen(self) -> bool:
+        return self.mode == "marks"
+
+    @property
+    def collecting(self) -> bool:
+        return bool(self.rows)
+
+    def reset(self) -> None:
+        """The link broke: what was under way is gone."""
+        if self.rows:
+            self.discarded += 1
+        self.rows, self.times = [], []
+
+    def _sample(self, times: list, rows: list) -> list:
+        if len(rows) < PLAIN_MIN_ROWS:
+            self.discarded += bool(rows)
+            return []
+        return [(np.asarray(times), np.asarray(rows))]
+
+    def _time_cuts(self) -> list:
+        """Every complete `seconds` of the rows held, oldest first; the rest stays."""
+        out = []
+        while self.times and self.times[-1] - self.times[0] >= self.seconds:
+            end = next(i for i, t in enumerate(self.times) if t - self.times[0] >= self.seconds) + 1
+            out += self._sample(self.times[:end], self.rows[:end])
+            self.times, self.rows = self.times[end:], self.rows[end:]
+        return out
+
+    def feed(self, line: bytes, now: float) -> list:
+        """One line (without its newline) at host time `now` (s) → finished (times, rows) samples."""
+        text = line.strip()
+        if not text or (self.header is not None and text == self.header):
+            if self.mode == "time" or not self.rows:
+                return []
+            self.mode = "marks"
+            times, rows = self.times, self.rows
+            self.rows, self.times = [], []
+            return self._sample(times, rows)
+        if not _NUMBERS.match(text):
+            if self.header is None and not self.rows and b"," in text:
+                self.header = text  # the column header the sketch prints first
+            else:
+                self.skipped += 1
+            return []
+        values = [float(v) for v in re.split(rb"[,\t ]+", text)]
+        if len(values) != self.axes:
+            self.skipped += 1
+            return []
+        self.rows.append(values)
+        self.times.append(now)
+        if self.mode is None and now - self.times[0] >= self.confirm:
+            self.mode = "time"
+        return self._time_cuts() if self.mode == "time" else []
 
 
 def _run_plain(opts: CaptureOptions, port_opener, progress) -> dict:
-    """Someone else's sketch: lines of numbers. Host timestamps; the rate is measured and reported."""
+    """Someone else's sketch: lines of numbers. Host timestamps; the rate is measured and reported.
+    A pulled cable drops the partial sample and waits for the board like protocol mode."""
     port = port_opener()
     buf = bytearray()
     kept = []
-    skipped = 0
+    reconnects = 0
+    split = PlainSplitter(opts.plain_axes, opts.seconds)
     hello = Hello(0, "unknown", "plain-csv", tuple(f"a{i}" for i in range(opts.plain_axes)),
                   (opts.plain_units,) * opts.plain_axes, 0.0)
+    summary = {"interrupted": False}
+    ready: list = []
     try:
         while len(kept) < opts.count:
             _prompt(opts, len(kept) + 1, progress)
-            rows, times = [], []
-            start = None
-            last = time.monotonic()
-            began = time.monotonic()
-            while start is None or time.monotonic() - start < opts.seconds:
-                if start is None and time.monotonic() - began > opts.no_sample_limit:
+            last = began = time.monotonic()
+            skipped0 = split.skipped
+            while not ready:
+                # silence is normal while a person gets ready, and between gestures of a sketch that
+                # marks them; a continuous sketch that goes quiet after a sample has stopped
+                quiet_limit = max(opts.no_sample_limit, 60.0) if split.marks_seen else \
+                    (opts.data_timeout if kept else max(opts.data_timeout, opts.no_sample_limit))
+                if not split.collecting and split.skipped > skipped0 and time.monotonic() - began > opts.no_sample_limit:
                     raise TinyMLError(f"no usable line in {opts.no_sample_limit:.0f} s although data arrives: "
-                                      f"{skipped} lines were not {opts.plain_axes} numbers; check --plain-axes "
+                                      f"{split.skipped} lines were not {opts.plain_axes} numbers; check --plain-axes "
                                       f"and the sketch's output; {len(kept)} samples kept")
                 try:
                     data = port.read(4096)
                 except Exception:
-                    raise TinyMLError(f"board disconnected; {len(kept)} samples kept") from None
+                    try:
+                        port.close()
+                    except Exception:  # noqa: BLE001  (already gone)
+                        pass
+                    split.reset()
+                    buf.clear()
+                    progress("board disconnected: partial sample discarded; waiting for it to come back…")
+                    port = _reconnect(port_opener, opts.reconnect_timeout, len(kept), opts).port
+                    reconnects += 1
+                    last = began = time.monotonic()
+                    continue
                 if data:
                     last = time.monotonic()
-                elif time.monotonic() - last > opts.data_timeout:
-                    raise TinyMLError(f"no data for {opts.data_timeout:g} s; {len(kept)} samples kept")
+                elif time.monotonic() - last > quiet_limit:
+                    raise TinyMLError(f"no data for {quiet_limit:g} s; {len(kept)} samples kept")
                 buf += data
-                if len(buf) > 65536:
+                if len(buf) > 65536:  # a line that never ends
                     buf.clear()
-                while b"\n" in buf:
+                    split.skipped += 1
+                while b"\n" in buf and not ready:
                     line, _, rest = bytes(buf).partition(b"\n")
                     buf[:] = rest
-                    if not _NUMBERS.match(line):
-                        skipped += 1
-                        continue
-                    values = [float(v) for v in re.split(rb"[,\t ]+", line.strip())]
-                    if len(values) != opts.plain_axes:
-                        skipped += 1
-                        continue
-                    now = time.monotonic()
-                    start = now if start is None else start
-                    rows.append(values)
-                    times.append(int((now - start) * 1e6))
-            span = (times[-1] - times[0]) * 1e-6 if len(times) > 1 else 0.0
-            rate = (len(times) - 1) / span if span > 0 else 0.0
-            sample = Sample("motion", np.asarray(times), np.asarray(rows), rate)
-            kept.append(write_sample(opts.out_dir, sample, hello, opts.label, opts.person))
-            progress(f"sample {len(kept)}/{opts.count}: {len(rows)} rows, rate measured on the host {rate:.1f} Hz; "
-                     f"{skipped} lines skipped")
+                    ready += split.feed(line, time.monotonic())
+            while ready and len(kept) < opts.count:
+                times, rows = ready.pop(0)
+                t_us = ((times - times[0]) * 1e6).astype(np.int64)
+                span = (t_us[-1] - t_us[0]) * 1e-6 if len(t_us) > 1 else 0.0
+                rate = (len(t_us) - 1) / span if span > 0 else 0.0
+                sample = Sample("motion", t_us, rows, rate)
+                kept.append(write_sample(opts.out_dir, sample, hello, opts.label, opts.person))
+                how = "marked by the sketch" if split.marks_seen else f"{opts.seconds:g} s"
+                progress(f"sample {len(kept)}/{opts.count}: {len(rows)} rows ({how}), rate measured on the host "
+                         f"{rate:.1f} Hz; {split.skipped} lines skipped")
     except KeyboardInterrupt:
         progress(f"stopped by Ctrl-C: {len(kept)} samples kept")
+        summary["interrupted"] = True
     finally:
         port.close()
-    return {"kept": len(kept), "files": [str(p) for p in kept], "skipped_lines": skipped}
+    summary.update(kept=len(kept), files=[str(p) for p in kept], rejected_lines=split.skipped,
+                   skipped_lines=split.skipped, discarded=split.discarded, reconnects=reconnects,
+                   marked=split.marks_seen)
+    return summary
