@@ -202,6 +202,13 @@ def test_make_vww_writes_the_loader_layout_and_stays_in_its_folder(tmp_path):
     assert len(samples) == 4
     bad = run_cli("make-vww", "--images", str(images), "--annotations", str(images / "big.jpg"), "--out", str(out))
     assert bad.returncode != 0 and "not a COCO instances file" in bad.stderr and "Traceback" not in bad.stderr
+    # a failed rebuild leaves the earlier folder whole; a user's own folder is never filled
+    assert len(TASK.load(out, PersonDetectionConfig())) == 4 and json.loads((out / "vww.json").read_text())["counts"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    proc = run_cli("make-vww", "--images", str(images), "--annotations", str(ann), "--out", str(mine))
+    assert proc.returncode != 0 and "did not write" in proc.stderr and (mine / "notes.txt").read_text() == "keep"
 
 
 # --- model ----------------------------------------------------------------------------------

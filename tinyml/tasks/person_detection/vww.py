@@ -8,6 +8,7 @@ image, including ones with only tiny people, is negative. Annotations are read w
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -88,30 +89,41 @@ def vww_labels(coco, category: str = "person", threshold: float = SMALL_OBJECT_A
 
 def build_vww(images_dir: str | Path, annotations: str | Path, out_dir: str | Path, category: str = "person",
               threshold: float = SMALL_OBJECT_AREA) -> dict[str, int]:
-    """Copy COCO images into out_dir/<category>/ and out_dir/non_<category>/; returns counts."""
+    """Fill out_dir/<category>/ and out_dir/non_<category>/ with the COCO images; returns counts.
+
+    The folder is built beside out_dir and swapped in whole (with vww.json saying what it holds),
+    so a failure half way leaves the previous folder or none: never a subset a later training run
+    would silently learn from. Images are hard-linked when on the same file system, else copied."""
+    import json
+    import math
+
+    from tinyml.files import staged_folder
+
     images_dir, out_dir = Path(images_dir), Path(out_dir)
     if not images_dir.is_dir():
         raise TinyMLError(f"{images_dir}: no such folder; pass the COCO image folder (e.g. train2017/)")
+    if not (math.isfinite(threshold) and 0 <= threshold < 1):
+        raise TinyMLError(f"--threshold {threshold}: give a fraction of the image area from 0 to 1")
     negative, positive = folder_names(category)
     labels = vww_labels(read_coco(annotations), category, threshold)
     counts = {negative: 0, positive: 0, "missing": 0}
-    for name, has in sorted(labels.items()):
-        src = images_dir / Path(name).name  # never follow directories named in the JSON
-        if not src.is_file():
-            counts["missing"] += 1
-            continue
-        folder = out_dir / (positive if has else negative)
-        folder.mkdir(parents=True, exist_ok=True)
-        dst = folder / src.name
-        if not dst.exists():
-            tmp = dst.with_name(dst.name + ".part")
+    with staged_folder(out_dir, "vww.json") as stage:
+        for sub in (negative, positive):
+            (stage / sub).mkdir()
+        for name, has in sorted(labels.items()):
+            src = images_dir / Path(name).name  # never follow directories named in the JSON
+            if not src.is_file():
+                counts["missing"] += 1
+                continue
+            dst = stage / (positive if has else negative) / src.name
             try:
-                shutil.copyfile(src, tmp)
-                tmp.replace(dst)
-            except BaseException:  # a full disk or Ctrl-C leaves no half image behind
-                tmp.unlink(missing_ok=True)
-                raise
-        counts[positive if has else negative] += 1
-    if counts[negative] + counts[positive] == 0:
-        raise TinyMLError(f"none of the {len(labels)} annotated images are in {images_dir}")
+                os.link(src, dst)
+            except OSError:
+                shutil.copyfile(src, dst)
+            counts[positive if has else negative] += 1
+        if counts[negative] + counts[positive] == 0:
+            raise TinyMLError(f"none of the {len(labels)} annotated images are in {images_dir}")
+        (stage / "vww.json").write_text(json.dumps({"category": category, "threshold": threshold,
+                                                   "annotations": str(annotations), "counts": counts},
+                                                  indent=2, sort_keys=True) + "\n")
     return counts
