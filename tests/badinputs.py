@@ -361,13 +361,18 @@ def run_case(case: Case, sandbox: Path, timeout: int = 120) -> dict:
     'native crash', 'hang', 'wrote outside --out', 'partial output'."""
     setup_sandbox(case, sandbox)
     before = _tree(sandbox)
-    tmp_before = set(os.listdir("/tmp"))
+    private_tmp = sandbox.parent / f"{sandbox.name}.tmp"  # the child's TMPDIR: what it leaves there leaked
+    private_tmp.mkdir()
     log = sandbox.parent / f"{sandbox.name}.log"
     pid = os.fork()
     if pid == 0:  # child
         code = 99
         try:
             os.chdir(sandbox)
+            import tempfile
+
+            os.environ["TMPDIR"] = str(private_tmp)
+            tempfile.tempdir = None
             fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
@@ -391,7 +396,7 @@ def run_case(case: Case, sandbox: Path, timeout: int = 120) -> dict:
     _, status = os.waitpid(pid, 0)
     text = log.read_text(errors="replace") if log.exists() else ""
     after = _tree(sandbox)
-    new_tmp = {n for n in set(os.listdir("/tmp")) - tmp_before if "pytest" not in n and not n.startswith("bench")}
+    new_tmp = set(os.listdir(private_tmp))
     outside = [p for p in set(after) | set(before)
                if not p.startswith("out") and before.get(p) != after.get(p)]
     partial = [p for p in after if p.startswith("out")]
