@@ -16,11 +16,13 @@ import numpy as np
 class GestureRule:
     """When a gesture counts as detected."""
 
-    threshold: float = 0.8
+    threshold: float = 0.9
     """Minimum score (0..1) of the winning class."""
-    min_consecutive: int = 2
-    """Consecutive inferences that must agree on the same class."""
-    suppression_ms: int = 1000
+    min_consecutive: int = 5
+    """Consecutive inferences that must agree on the same class (5 x 160 ms at the default stride).
+    Measured over the 8 TF people's held-out folds: 0.8 and 2 found 91 % of streamed gestures but
+    fired 4.0 times a minute on negative motion; 0.9 and 5 find 77 % at 0.72 a minute."""
+    suppression_ms: int = 1500
     """After a detection, no other detection for this long."""
 
 
