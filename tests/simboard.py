@@ -16,7 +16,39 @@ import numpy as np
 from tinyml.capture.protocol import Hello, Parser, encode, encode_audio, encode_hello, encode_sample
 
 
-class SimBoard:
+class PtyDevice:
+    """A device behind a pty whose slave end is reached through a stable symlink (`path`), so a
+    replug (a new pty) keeps the path the host opens."""
+
+    def _make_link(self, kind: str) -> None:
+        self.link = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"{kind}-{os.getpid()}-{id(self)}")
+
+    def _open_pty(self):
+        import tty
+
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        tmp = self.link + ".new"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(os.ttyname(self.slave), tmp)
+        os.replace(tmp, self.link)
+
+    @property
+    def path(self) -> str:
+        return self.link
+
+    def _close_pty(self):
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if os.path.lexists(self.link):
+            os.unlink(self.link)
+
+
+class SimBoard(PtyDevice):
     def __init__(self, kind="motion", rate_hz=100.0, seed=0, bitflip=0.0, garbage=0.0, reset_after_rows=None,
                  unplug_after_rows=None, endless_line_after_rows=None, silent=False, wrong_baud=False,
                  frame=256, speed=4.0, announce_rate=None, extra_values=0, backwards=False, odd_frames=0.0):
@@ -33,7 +65,7 @@ class SimBoard:
         units = ("g",) * 3 if kind == "motion" else ("pcm16",)
         self.hello = Hello(1, "nano33ble_sense_rev2", "BMI270" if kind == "motion" else "PDM", axes, units,
                            rate_hz if announce_rate is None else announce_rate)
-        self.link = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"simboard-{os.getpid()}-{id(self)}")
+        self._make_link("simboard")
         self.rows_sent = 0
         self.stops_received = 0
         self.unplugged = threading.Event()
@@ -41,21 +73,6 @@ class SimBoard:
         self._open_pty()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-
-    def _open_pty(self):
-        self.master, self.slave = os.openpty()
-        import tty
-
-        tty.setraw(self.slave)
-        tmp = self.link + ".new"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(os.ttyname(self.slave), tmp)
-        os.replace(tmp, self.link)
-
-    @property
-    def path(self) -> str:
-        return self.link
 
     def replug(self):
         """The cable comes back: a new pty behind the same path, the board boots again."""
@@ -65,13 +82,7 @@ class SimBoard:
     def close(self):
         self.stop_flag.set()
         self.thread.join(timeout=2)
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if os.path.lexists(self.link):
-            os.unlink(self.link)
+        self._close_pty()
 
     def _write(self, data: bytes):
         if self.bitflip and self.rng.random() < self.bitflip:
@@ -162,7 +173,7 @@ class SimBoard:
                     break
 
 
-class PlainBoard:
+class PlainBoard(PtyDevice):
     """Someone else's sketch on a pty, like Arduino's IMU_Capture: a column header at boot, then for
     each gesture `rows` lines of numbers and a blank line, silence between gestures. Optionally a
     junk line inside gestures, and a pulled cable (with replug) after some gestures."""
@@ -172,27 +183,12 @@ class PlainBoard:
         self.rows, self.rate, self.gap, self.axes = rows, rate_hz, gap_s, axes
         self.junk_every, self.unplug_after, self.replug_after = junk_every, unplug_after, replug_after_s
         self.header, self.repeat_header, self.marks = header, repeat_header, marks
-        self.link = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"plainboard-{os.getpid()}-{id(self)}")
+        self._make_link("plainboard")
         self.gestures_sent = 0
         self.stop_flag = threading.Event()
-        self._open()
+        self._open_pty()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-
-    def _open(self):
-        import tty
-
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        tmp = self.link + ".new"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(os.ttyname(self.slave), tmp)
-        os.replace(tmp, self.link)
-
-    @property
-    def path(self) -> str:
-        return self.link
 
     def _write(self, data: bytes) -> bool:
         try:
@@ -218,7 +214,7 @@ class PlainBoard:
                     for fd in (self.master, self.slave):
                         os.close(fd)
                     time.sleep(self.replug_after)
-                    self._open()
+                    self._open_pty()
                     self._write(self.header + b"\r\n")
                     break
             else:
@@ -230,10 +226,4 @@ class PlainBoard:
     def close(self):
         self.stop_flag.set()
         self.thread.join(timeout=3)
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        if os.path.lexists(self.link):
-            os.unlink(self.link)
+        self._close_pty()
