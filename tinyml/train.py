@@ -68,6 +68,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
     tflite = quantize(model, task.representative(rep))
     int8 = evaluate_int8(task, tflite, vx, vy, cfg.labels)
+    cfg, calibration = task.calibrate(cfg, tflite, val_s)  # firmware post-processing, on validation only
     labels = task.labels(cfg)
     warnings = split_warnings(labels, [s.label for s in train_s], [s.label for s in val_s])
     warnings += score_warnings(labels, int8["confusion"], int8["accuracy"])
@@ -87,6 +88,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
         "kept_epoch": history.pop("kept_epoch"),
         "epochs": cfg.epochs,
         "warnings": warnings,
+        "calibration": calibration,
         "fit_seconds": round(fit_seconds, 1),
         "total_seconds": round(time.time() - start, 1),
     }

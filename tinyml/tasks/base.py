@@ -161,6 +161,11 @@ class Task(abc.ABC):
         """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
         return x
 
+    def calibrate(self, cfg, tflite: bytes, val_samples: list) -> tuple[object, dict]:
+        """After training: tune the firmware's post-processing on validation recordings (never test
+        data); returns the config to save and what was measured. Default: nothing to tune."""
+        return cfg, {}
+
     def targets(self, cfg, x, y):
         """Training targets for examples x: int labels, or (N, classes) soft scores (e.g. distillation)."""
         return y

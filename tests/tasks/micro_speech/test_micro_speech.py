@@ -192,3 +192,26 @@ def test_training_split_follows_lists_or_speaker_hash(tmp_path):
     listed = [SpeechClip(silent, "yes", f"sp{i}", str(tmp_path / "yes" / f"sp{i}_nohash_0.wav")) for i in range(4)]
     train, val = TASK.split(listed, cfg)
     assert val.tolist() == [1, 3] and train.tolist() == [0, 2]
+
+
+def test_recognizer_threshold_is_calibrated_on_validation(quick_demo):
+    """The saved threshold is the candidate with the most hits minus FALSE_ACCEPT_COST x false accepts
+    on a stream of validation clips; the run records what it measured, and export uses it."""
+    from tinyml.run import read_run
+    from tinyml.tasks.micro_speech.task import (CALIBRATION_THRESHOLDS, FALSE_ACCEPT_COST,
+                                                calibrate_threshold)
+
+    run = read_run(quick_demo / "runs" / "micro_speech")
+    cal = run.report["calibration"]
+    assert cal["threshold"] == run.config.recognizer.detection_threshold
+    assert cal["threshold"] in CALIBRATION_THRESHOLDS and cal["configured_threshold"] == 200
+    assert cal["hits"] - FALSE_ACCEPT_COST * cal["false_accepts"] >= \
+        cal["configured_hits"] - FALSE_ACCEPT_COST * cal["configured_false_accepts"]
+    header = (quick_demo / "arduino" / "micro_speech" / "command_recognizer.h").read_text()
+    assert f"#define RECOGNIZER_DETECTION_THRESHOLD {cal['threshold']}\n" in header
+    # the same clips give the same answer; turned off, the configured value stays
+    clips = TASK.synthetic(run.config, 6, seed=3)
+    tuned, info = calibrate_threshold(run.model, clips, run.config)
+    assert calibrate_threshold(run.model, clips, run.config) == (tuned, info)
+    off = config.replace(run.config, recognizer={**config.to_dict(run.config.recognizer), "calibrate": False})
+    assert TASK.calibrate(off, run.model, clips) == (off, {})

@@ -32,6 +32,9 @@ class RecognizerRule:
     """After a detection, the same command is not reported again for this long."""
     minimum_count: int = 3
     """Inferences needed in the window before anything is reported."""
+    calibrate: bool = True
+    """After training, pick detection_threshold on a stream built from the validation clips (most
+    hits minus five times the false accepts); false keeps the detection_threshold above."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -297,6 +300,13 @@ class MicroSpeechTask(Task):
                 "minimum_count": r.minimum_count}},
         )
 
+    def calibrate(self, cfg: MicroSpeechConfig, tflite: bytes, val_samples: list) -> tuple[MicroSpeechConfig, dict]:
+        """The recognizer's threshold for this model: a model trained with masks and noise is less
+        sure of itself than the reference one, and a fixed 200 can miss most words on a stream."""
+        if not cfg.recognizer.calibrate:
+            return cfg, {}
+        return calibrate_threshold(tflite, val_samples, cfg)
+
     def evaluate_stream(self, model: bytes, cfg: MicroSpeechConfig, recording: Path, truth: Path | None) -> dict:
         """A long WAV and its 'word,start_ms' ground truth (default: the .csv beside it) scored as the sketch runs."""
         import csv
@@ -430,3 +440,42 @@ def evaluate_stream(tflite: bytes, audio: np.ndarray, truth: list[tuple[str, int
     report = stream_report(detections, truth, len(audio) / cfg.frontend.sample_rate)
     report["detection_list"] = detections
     return report
+
+
+CALIBRATION_THRESHOLDS = tuple(range(100, 256, 5))
+FALSE_ACCEPT_COST = 5  # a false accept is as bad as missing five words: a device that fires at random is unusable
+
+
+def calibrate_threshold(tflite: bytes, clips: list, cfg: MicroSpeechConfig) -> tuple[MicroSpeechConfig, dict]:
+    """Score one stream built from `clips` (validation) once, replay the recognizer at every
+    candidate threshold, keep the one with the most hits minus FALSE_ACCEPT_COST x the false accepts (the
+    higher threshold on a tie)."""
+    from dataclasses import replace
+
+    from tinyml.tasks.micro_speech.data import SILENCE, UNKNOWN, build_stream
+    from tinyml.tasks.micro_speech.recognizer import CommandRecognizer
+
+    speech = [c for c in clips if c.label in cfg.words or c.label == UNKNOWN]
+    if sum(c.label in cfg.words for c in speech) < 5:
+        return cfg, {"skipped": "fewer than 5 validation clips of the words"}
+    noise = [c.audio for c in clips if c.label == SILENCE]
+    seconds = float(min(900, max(60, 3 * len(speech))))
+    audio, truth = build_stream(speech, noise, seconds, cfg.words, cfg.seed, cfg.frontend.sample_rate)
+    times, scores = stream_scores(tflite, audio, cfg)
+    r = cfg.recognizer
+    results = {}
+    for threshold in CALIBRATION_THRESHOLDS:
+        rec = CommandRecognizer(len(cfg.labels), r.average_window_ms, threshold, r.suppression_ms, r.minimum_count)
+        detections = [(int(t), cfg.labels[hit]) for t, sc in zip(times, scores)
+                      if (hit := rec.update(sc, int(t))) >= FIRST_WORD]
+        rep = stream_report(detections, truth, seconds)
+        results[threshold] = (rep["hits"], rep["false_accepts"])
+    best = max(CALIBRATION_THRESHOLDS, key=lambda t: (results[t][0] - FALSE_ACCEPT_COST * results[t][1], t))
+    tuned = replace(cfg, recognizer=replace(r, detection_threshold=best))
+    before = results.get(r.detection_threshold)
+    info = {"stream_seconds": seconds, "words": len(truth), "threshold": best, "hits": results[best][0],
+            "false_accepts": results[best][1],
+            "configured_threshold": r.detection_threshold,
+            "configured_hits": before[0] if before else None,
+            "configured_false_accepts": before[1] if before else None}
+    return tuned, info
