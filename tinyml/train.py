@@ -68,7 +68,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
     tflite = quantize(model, task.representative(rep))
     int8 = evaluate_int8(task, tflite, vx, vy, cfg.labels)
-    cfg, calibration = task.calibrate(cfg, tflite, val_s)  # firmware post-processing, on validation only
+    cfg, calibration = task.calibrate(cfg, tflite, val_s, train_s)  # post-processing, scored on validation
     labels = task.labels(cfg)
     warnings = split_warnings(labels, [s.label for s in train_s], [s.label for s in val_s])
     warnings += score_warnings(labels, int8["confusion"], int8["accuracy"])

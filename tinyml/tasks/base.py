@@ -161,9 +161,10 @@ class Task(abc.ABC):
         """Calibration inputs for int8 conversion (a task may add examples that pin the input scale)."""
         return x
 
-    def calibrate(self, cfg, tflite: bytes, val_samples: list) -> tuple[object, dict]:
-        """After training: tune the firmware's post-processing on validation recordings (never test
-        data); returns the config to save and what was measured. Default: nothing to tune."""
+    def calibrate(self, cfg, tflite: bytes, val_samples: list, train_samples: list) -> tuple[object, dict]:
+        """After training: tune the firmware's post-processing, scored on validation recordings
+        (never test data; training recordings may lend context such as background noise); returns
+        the config to save and what was measured. Default: nothing to tune."""
         return cfg, {}
 
     def targets(self, cfg, x, y):

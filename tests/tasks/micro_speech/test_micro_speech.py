@@ -214,4 +214,4 @@ def test_recognizer_threshold_is_calibrated_on_validation(quick_demo):
     tuned, info = calibrate_threshold(run.model, clips, run.config)
     assert calibrate_threshold(run.model, clips, run.config) == (tuned, info)
     off = config.replace(run.config, recognizer={**config.to_dict(run.config.recognizer), "calibrate": False})
-    assert TASK.calibrate(off, run.model, clips) == (off, {})
+    assert TASK.calibrate(off, run.model, clips, []) == (off, {})

@@ -300,12 +300,14 @@ class MicroSpeechTask(Task):
                 "minimum_count": r.minimum_count}},
         )
 
-    def calibrate(self, cfg: MicroSpeechConfig, tflite: bytes, val_samples: list) -> tuple[MicroSpeechConfig, dict]:
+    def calibrate(self, cfg: MicroSpeechConfig, tflite: bytes, val_samples: list,
+                  train_samples: list) -> tuple[MicroSpeechConfig, dict]:
         """The recognizer's threshold for this model: a model trained with masks and noise is less
         sure of itself than the reference one, and a fixed 200 can miss most words on a stream."""
         if not cfg.recognizer.calibrate:
             return cfg, {}
-        return calibrate_threshold(tflite, val_samples, cfg)
+        noise = [c.audio for c in train_samples + val_samples if c.label == NOISE_LABEL]
+        return calibrate_threshold(tflite, val_samples, cfg, noise)
 
     def evaluate_stream(self, model: bytes, cfg: MicroSpeechConfig, recording: Path, truth: Path | None) -> dict:
         """A long WAV and its 'word,start_ms' ground truth (default: the .csv beside it) scored as the sketch runs."""
@@ -446,19 +448,24 @@ CALIBRATION_THRESHOLDS = tuple(range(100, 256, 5))
 FALSE_ACCEPT_COST = 5  # a false accept is as bad as missing five words: a device that fires at random is unusable
 
 
-def calibrate_threshold(tflite: bytes, clips: list, cfg: MicroSpeechConfig) -> tuple[MicroSpeechConfig, dict]:
-    """Score one stream built from `clips` (validation) once, replay the recognizer at every
+def calibrate_threshold(tflite: bytes, clips: list, cfg: MicroSpeechConfig,
+                        noise: list | None = None) -> tuple[MicroSpeechConfig, dict]:
+    """Score one stream built from `clips` (validation) over background `noise` (the recordings
+    training mixed in; generated noise without them) once, replay the recognizer at every
     candidate threshold, keep the one with the most hits minus FALSE_ACCEPT_COST x the false accepts (the
     higher threshold on a tie)."""
     from dataclasses import replace
 
-    from tinyml.tasks.micro_speech.data import SILENCE, UNKNOWN, build_stream
+    from tinyml.tasks.micro_speech.data import UNKNOWN, build_stream
     from tinyml.tasks.micro_speech.recognizer import CommandRecognizer
 
     speech = [c for c in clips if c.label in cfg.words or c.label == UNKNOWN]
     if sum(c.label in cfg.words for c in speech) < 5:
         return cfg, {"skipped": "fewer than 5 validation clips of the words"}
-    noise = [c.audio for c in clips if c.label == SILENCE]
+    if not noise:
+        from tinyml.tasks.micro_speech.synthetic import generated_noise
+
+        noise = generated_noise(cfg.frontend.sample_rate, cfg.seed)
     seconds = float(min(900, max(60, 3 * len(speech))))
     audio, truth = build_stream(speech, noise, seconds, cfg.words, cfg.seed, cfg.frontend.sample_rate)
     times, scores = stream_scores(tflite, audio, cfg)
