@@ -10,8 +10,6 @@ Usage: python benchmarks/bench_capture.py [--runs 200]
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import resource
 import sys
 import tempfile
@@ -23,32 +21,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from capture_faults import check_folder  # noqa: E402
 from simboard import SimBoard  # noqa: E402
 from tinyml.capture.port import open_port  # noqa: E402
 from tinyml.capture.session import CaptureOptions, run_capture  # noqa: E402
-from tinyml.tasks.magic_wand.data import MotionFormat, parse_capture_csv  # noqa: E402
 from tinyml.errors import TinyMLError  # noqa: E402
 
 
 def corrupt_files(folder: Path) -> int:
-    """Files that do not parse, have non-increasing time, or disagree with the manifest."""
-    bad = 0
-    manifest = {}
-    if (folder / "manifest.jsonl").is_file():
-        for line in (folder / "manifest.jsonl").read_text().splitlines():
-            m = json.loads(line)
-            manifest[m["file"]] = m["sha256"]
-    for f in folder.rglob("*.csv"):
-        try:
-            parse_capture_csv(f.read_text(), str(f), MotionFormat())
-            t = np.array([float(r.split(",")[0]) for r in f.read_text().splitlines()[2:]])
-            ok = np.all(np.diff(t) > 0) and manifest.get(str(f.relative_to(folder))) == \
-                hashlib.sha256(f.read_bytes()).hexdigest()
-        except (TinyMLError, ValueError):
-            ok = False
-        bad += not ok
-    bad += len(list(folder.rglob(".*")))
-    return bad
+    """Files that do not parse, run backwards in time, disagree with the manifest, or temp files left."""
+    return check_folder(folder)[0]
 
 
 def fault_runs(runs: int, seed: int) -> None:

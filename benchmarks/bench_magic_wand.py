@@ -20,7 +20,6 @@ Usage: python benchmarks/bench_magic_wand.py [--quick]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import time

@@ -176,10 +176,15 @@ def run_session(spec: dict, work: Path) -> dict:
             "tracebacks": sum(1 for o in outcomes if str(o.get("error", "")).startswith("TRACEBACK")),
             "multi_line": sum(1 for o in outcomes if o.get("one_line") is False),
             "errors": [o["error"] for o in outcomes if o.get("error")],
-            "clean_discards": sum(o.get("discarded", 0) for o in outcomes) if spec["family"] == "transport"
-            and not any(v for k, v in spec["board"].items() if k in ("bitflip", "garbage", "reset_after_rows",
-                                                                       "unplug_after_rows",
-                                                                       "endless_line_after_rows")) else 0}
+            "clean_discards": sum(o.get("discarded", 0) for o in outcomes) if _fault_free(spec) else 0}
+
+
+TRANSPORT_FAULTS = ("bitflip", "garbage", "reset_after_rows", "unplug_after_rows", "endless_line_after_rows")
+
+
+def _fault_free(spec: dict) -> bool:
+    """A transport session that drew no fault at all: it must discard nothing."""
+    return spec["family"] == "transport" and not any(spec["board"].get(k) for k in TRANSPORT_FAULTS)
 
 
 def run_sessions(count: int, seed: int, show=print) -> dict:

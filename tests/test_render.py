@@ -10,11 +10,11 @@ import pytest
 
 from conftest import compile_sketch
 from tinyml.export.pipeline import Model, load_source
-from tinyml.export.render import environment, render
+from tinyml.export.render import environment
 from tinyml.export.sketch import render_sketch, sketch_context
 from tinyml.files import write_files
 from tinyml.errors import TinyMLError
-from tinyml.names import CText, c_float, c_header, c_ident, c_int, c_string, c_value
+from tinyml.names import CText, c_float, c_header, c_ident, c_int, c_value
 from tinyml.tasks import get_task
 
 # Each would break out of a literal, a comment, a line or an include if pasted raw.

@@ -394,7 +394,6 @@ def _evaluation_source(args):
 def cmd_evaluate(args) -> int:
     from tinyml.config import apply_sets
     from tinyml.fit import evaluate_int8
-    from tinyml.run import read_run
     from tinyml.tasks import get_task
 
     run = _evaluation_source(args)
