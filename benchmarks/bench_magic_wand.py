@@ -38,7 +38,7 @@ def fit_int8(task, cfg, train, seed):
     from tinyml.quantize import quantize
 
     tx, ty = task.examples(train + task.extra_training(cfg), cfg, cfg.augment_copies, seed)
-    model, _ = fit(task, cfg, task.model_inputs(tx), ty)
+    model, _ = fit(task, cfg, tx, ty)
     return quantize(model, task.representative(task.model_inputs(tx[np.random.default_rng(seed).permutation(
         len(tx))[:300]])))
 

@@ -7,19 +7,69 @@ in the TFLM interpreter on exactly the bytes the firmware computes.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 
-def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool):
-    """Arrays → tf.data pipeline (shuffle with a seed, batch, prefetch)."""
+# Example sets larger than this live in a file on disk (a memory map) rather than in memory.
+IN_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+
+
+def example_buffer(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialised array for a task's examples: in memory when small, else a memory-mapped
+    scratch file in the tinyml cache (unlinked at once on POSIX, so it vanishes with the process),
+    which the OS pages in and out as training streams through it."""
+    import tempfile
+
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size <= IN_MEMORY_LIMIT_BYTES:
+        return np.empty(shape, dtype)
+    folder = Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml")) / "examples"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".npy", dir=folder)
+    os.close(fd)
+    out = np.lib.format.open_memmap(name, mode="w+", dtype=dtype, shape=shape)
+    try:
+        os.unlink(name)
+    except OSError:  # Windows keeps a mapped file: remove it at exit instead
+        import atexit
+
+        atexit.register(lambda: Path(name).unlink(missing_ok=True))
+    return out
+
+
+def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool, transform=None):
+    """Examples → tf.data: indices shuffled with a seed and batched, each batch gathered from `x`
+    (in memory or a memory map on disk) and turned into float model inputs by `transform` only
+    when it is needed, so the float inputs of a large dataset never exist all at once."""
     import tensorflow as tf
 
     y = y.astype(np.float32) if y.ndim == 2 else y.astype(np.int64)  # soft targets stay float
-    ds = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y))
+    transform = transform or (lambda v: v)
+    shape = np.asarray(transform(x[:1])).shape[1:]
+
+    def gather(idx):
+        return np.asarray(transform(x[idx]), dtype=np.float32), y[idx]
+
+    def load(idx):
+        bx, by = tf.numpy_function(gather, [idx], (tf.float32, tf.as_dtype(y.dtype)), stateful=False)
+        return tf.ensure_shape(bx, (None, *shape)), tf.ensure_shape(by, (None, *y.shape[1:]))
+
+    ds = tf.data.Dataset.range(len(x))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
+
+
+def training_strategy(gpus: list | None = None):
+    """MirroredStrategy over every GPU when there are several, else the default (one GPU, or the CPU)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU") if gpus is None else gpus
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy([g if isinstance(g, str) else g.name for g in gpus])
+    return tf.distribute.get_strategy()
 
 
 def progress_callback(label: str):
@@ -49,8 +99,10 @@ def progress_callback(label: str):
     return Bar()
 
 
-def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, callbacks=()):
-    """Build the task's model and train it; returns (model, history dict)."""
+def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, callbacks=(), strategy=None):
+    """Build the task's model and train it on its examples (turned into model inputs batch by
+    batch with `task.model_inputs`), under `strategy` (default: `training_strategy()`);
+    returns (model, history dict)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf
@@ -58,17 +110,20 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, c
     keras.backend.clear_session()  # fresh layer-name counters: names end up in the .tflite bytes
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
-    model = task.build_model(cfg)
-    loss = "categorical_crossentropy" if np.ndim(train_y) == 2 else "sparse_categorical_crossentropy"
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss,
-                  metrics=["accuracy"])
-    train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, shuffle=True)
-    val_ds = to_tf_dataset(val_x, val_y, 256, cfg.seed, shuffle=False) if val_x is not None and len(val_x) else None
+    strategy = strategy or training_strategy()
+    with strategy.scope():
+        model = task.build_model(cfg)
+        loss = "categorical_crossentropy" if np.ndim(train_y) == 2 else "sparse_categorical_crossentropy"
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=["accuracy"])
+    train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, True, task.model_inputs)
+    val_ds = (to_tf_dataset(val_x, val_y, 256, cfg.seed, False, task.model_inputs)
+              if val_x is not None and len(val_x) else None)
     best = _keep_best_callback() if val_ds is not None else None
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False,
                         callbacks=list(callbacks) + ([best] if best else []))
     out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     out["kept_epoch"] = best.restore() if best else len(out.get("loss", []))
+    out["devices"] = int(strategy.num_replicas_in_sync)
     return model, out
 
 

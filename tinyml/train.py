@@ -62,8 +62,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     targets = task.targets(cfg, tx, ty)
     # soft training targets (distillation): validate against the labels, one-hot, without a second teacher pass
     val_targets = np.eye(len(cfg.labels), dtype=np.float32)[vy] if np.ndim(targets) == 2 else vy
-    model, history = fit(task, cfg, task.model_inputs(tx), targets, task.model_inputs(vx), val_targets,
-                         callbacks=callbacks)
+    model, history = fit(task, cfg, tx, targets, vx, val_targets, callbacks=callbacks)
     fit_seconds = time.time() - start
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
     tflite = quantize(model, task.representative(rep))
@@ -86,6 +85,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
         "flash_bytes": len(tflite),
         "arena_bytes": tflm.measure_arena(tflite),
         "kept_epoch": history.pop("kept_epoch"),
+        "training_devices": history.pop("devices"),
         "epochs": cfg.epochs,
         "warnings": warnings,
         "calibration": calibration,

@@ -129,3 +129,35 @@ def test_teacher_targets_blend_and_refuse_other_classes(reference_models):
     assert np.all(t[np.arange(3), y] >= 0.5 - 1e-6)  # half the target is the label
     with pytest.raises(TinyMLError, match="has 4 outputs"):
         TASK.targets(replace(cfg, words=("yes",)), x, np.array([0, 1, 2]))
+
+
+def test_listed_clips_hold_no_audio_and_cached_ones_are_never_decoded(tmp_path, monkeypatch):
+    """A dataset is listed from file headers; features come from the on-disk cache by file identity
+    on the second pass, without reading a single clip, and stream from a memory map when large."""
+    import tinyml.fit as fitmod
+    from tinyml.tasks.micro_speech import data
+
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+    _dataset(tmp_path / "d", {"yes": 4, "no": 4, "go": 4})
+    cfg = MicroSpeechConfig()
+    clips = [c for c in TASK.load(tmp_path / "d", cfg) if c.label in ("yes", "no", "unknown")]
+    assert clips and all(c.data is None for c in clips)
+    assert all(len(c.audio) == 16000 for c in clips)
+    first, labels = TASK.examples(clips, cfg, 0, 0)
+
+    def no_reads(*_a, **_k):
+        raise AssertionError("a cached clip was decoded")
+
+    monkeypatch.setattr(data, "read_wav", no_reads)
+    monkeypatch.setattr(fitmod, "IN_MEMORY_LIMIT_BYTES", 0)
+    again, labels2 = TASK.examples(clips, cfg, 0, 0)
+    assert isinstance(again, np.memmap)
+    assert np.array_equal(np.asarray(again), first) and np.array_equal(labels, labels2)
+    # a re-recorded file (new size or time) is not served from the old entry
+    monkeypatch.undo()
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+    target = Path(clips[0].source)
+    soundfile.write(str(target), np.zeros(16000, np.float32), 16000)
+    import os
+    os.utime(target, ns=(1, 1))
+    assert not np.array_equal(TASK.examples(clips[:1], cfg, 0, 0)[0][0], first[0])

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from tinyml.errors import TinyMLError
 from tinyml.names import recorder_of
+from tinyml.progress import progress
 
 SILENCE = "silence"
 UNKNOWN = "unknown"
@@ -25,18 +26,56 @@ SILENCE_DIR = "_silence_"
 MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
 
 
+@dataclass(frozen=True, eq=False)
+class GeneratedSilence:
+    """A silence clip made when it is used (from its own seed), so listing holds no audio."""
+
+    noise: list
+    """Background recordings to take a quiet excerpt from (shared, not copied)."""
+    samples: int
+    """Clip length."""
+    seed: tuple[int, int]
+    """(dataset seed, clip number): the clip's own random stream."""
+
+    def __call__(self) -> np.ndarray:
+        return silence_clip(self.noise, self.samples, np.random.default_rng(self.seed))
+
+
 @dataclass(frozen=True)
 class SpeechClip:
-    """One labelled 1 s clip."""
+    """One labelled 1 s clip, held in memory or listed from a file and read when used."""
 
-    audio: np.ndarray
-    """int16 mono samples at the task's sample rate, exactly clip length."""
+    data: np.ndarray | GeneratedSilence | None
+    """int16 mono samples at the task's sample rate, exactly clip length; None for a clip listed
+    from disk, or the recipe of a generated one, so a dataset of 100k clips holds no raw audio."""
     label: str
     """Class: a wanted word, 'silence' or 'unknown'."""
     person: str
     """Speaker id (file name before '_nohash_'), used for speaker-disjoint splits."""
     source: str
     """File path (or a synthetic description)."""
+    sample_rate: int = 16000
+    """Rate a listed file is converted to when read."""
+    clip_samples: int = 16000
+    """Length a listed file is padded or trimmed to when read."""
+
+    @property
+    def audio(self) -> np.ndarray:
+        """The samples: in memory, or read from `source` each time (callers read a clip once per use)."""
+        if isinstance(self.data, np.ndarray):
+            return self.data
+        if self.data is not None:
+            return self.data()
+        return fit_clip(read_wav(Path(self.source), self.sample_rate), self.clip_samples)
+
+    @property
+    def file_key(self) -> str | None:
+        """Identity of a listed file (path, size, modification time) for the feature cache, so a cached
+        clip is never decoded; None for a clip in memory."""
+        if self.data is not None or not self.source:
+            return None
+        st = Path(self.source).stat()
+        return f"{Path(self.source).resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sample_rate}|{self.clip_samples}"
 
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -45,6 +84,36 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 def audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()) \
         if folder.is_dir() else []
+
+
+def _unreadable(path: Path, exc: Exception) -> TinyMLError:
+    reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(f"'{path}'", "").replace(str(path), "")
+    reason = reason.replace("Error opening :", "").strip()[:100]
+    return TinyMLError(f"{path}: not a readable WAV, FLAC or OGG file ({reason}); re-record or delete it")
+
+
+def list_clip(path: Path, label: str, sample_rate: int, clip_samples: int, notes: Counter | None = None) -> SpeechClip:
+    """A clip listed from its file's header alone (rate, length, readable); the samples are read when
+    used. An unreadable header is a one-line error naming the file, before any training starts."""
+    import soundfile
+
+    from tinyml.files import MB, require_regular
+
+    require_regular(path, "an audio file (WAV, FLAC or OGG)", 2048 * MB)
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, OSError, ValueError, TypeError, soundfile.LibsndfileError) as exc:
+        raise _unreadable(path, exc) from None
+    if info.samplerate <= 0 or info.channels == 0:
+        raise TinyMLError(f"{path}: audio with {info.channels} channels at {info.samplerate} Hz; re-record or delete it")
+    if notes is not None:
+        length = info.frames
+        if info.samplerate != sample_rate:
+            notes[f"resampled from {info.samplerate} Hz"] += 1
+            length = -(-info.frames * sample_rate // info.samplerate)
+        if length != clip_samples:
+            notes["padded" if length < clip_samples else "trimmed"] += 1
+    return SpeechClip(None, label, recorder_of(str(path)), str(path), sample_rate, clip_samples)
 
 
 def read_wav(path: Path, sample_rate: int, notes: Counter | None = None) -> np.ndarray:
@@ -58,9 +127,7 @@ def read_wav(path: Path, sample_rate: int, notes: Counter | None = None) -> np.n
     try:
         data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
     except (RuntimeError, OSError, ValueError, TypeError, soundfile.LibsndfileError) as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(f"'{path}'", "").replace(str(path), "")
-        reason = reason.replace("Error opening :", "").strip()[:100]
-        raise TinyMLError(f"{path}: not a readable WAV, FLAC or OGG file ({reason}); re-record or delete it") from None
+        raise _unreadable(path, exc) from None
     if rate <= 0 or data.shape[1] == 0:
         raise TinyMLError(f"{path}: audio with {data.shape[1]} channels at {rate} Hz; re-record or delete it")
     data = data.mean(1) * 32768.0  # soundfile scales every format to [-1, 1)
@@ -122,6 +189,9 @@ def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip
                     max_per_word: int | None = None) -> list[SpeechClip]:
     """Clips for `words` + 'silence' + 'unknown' (other words, about unknown_ratio × a word's count).
 
+    Files are listed from their headers and read when used (`SpeechClip.audio`); generated silence
+    is held in memory.
+
     `root` is one folder or a list of them, read as one dataset: a wanted word needs clips in at
     least one; a `_background_noise_` folder given on its own adds noise only."""
     roots = [Path(r) for r in (root if isinstance(root, (list, tuple)) else [root])]
@@ -140,23 +210,23 @@ def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip
             raise TinyMLError(f"class '{word}' has no clips in {shown}; each wanted word needs DIR/<word>/*.wav "
                               "(or .flac/.ogg) in one of the --data folders")
         per_word.append(len(files))
-        clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), word,
-                             recorder_of(str(f)), str(f)) for f in files]
+        clips += [list_clip(f, word, sample_rate, clip_samples, notes) for f in progress(files, f"listing {word}")]
     typical = int(np.mean(per_word))
     others = [f for r in word_roots for d in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("_"))
               if d.name not in words for f in audio_files(d)]
     if others:
         pick = rng.permutation(len(others))[: int(typical * unknown_ratio)]
-        clips += [SpeechClip(fit_clip(read_wav(others[i], sample_rate, notes), clip_samples, notes), UNKNOWN,
-                             recorder_of(str(others[i])), str(others[i])) for i in sorted(pick)]
+        clips += [list_clip(others[i], UNKNOWN, sample_rate, clip_samples, notes)
+                  for i in progress(sorted(pick), "listing unknown words")]
     silence_files = [f for r in word_roots for f in audio_files(r / SILENCE_DIR)]
     if silence_files:
-        clips += [SpeechClip(fit_clip(read_wav(f, sample_rate, notes), clip_samples, notes), SILENCE,
-                             f"silence-{i}", str(f)) for i, f in enumerate(silence_files[: int(typical * silence_ratio)])]
+        clips += [replace(list_clip(f, SILENCE, sample_rate, clip_samples, notes), person=f"silence-{i}")
+                  for i, f in enumerate(silence_files[: int(typical * silence_ratio)])]
     else:
         noise = [n for r in roots for n in load_noise(r, sample_rate)]
         for i in range(int(typical * silence_ratio)):
-            clips.append(SpeechClip(silence_clip(noise, clip_samples, rng), SILENCE, f"silence-{i}", "generated"))
+            clips.append(SpeechClip(GeneratedSilence(noise, clip_samples, (seed, i)), SILENCE, f"silence-{i}",
+                                    "generated", sample_rate, clip_samples))
     for what, count in sorted(notes.items()):
         print(f"tinyml: warning: {count} clips {what} to 1 s at {sample_rate} Hz", file=sys.stderr)
     return clips

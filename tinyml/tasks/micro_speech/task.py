@@ -90,15 +90,21 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml")) / "speech_features"
 
 
-def cached_features(audio: np.ndarray, s: fa.FrontendSettings) -> np.ndarray:
-    """Front-end features of an un-augmented clip, cached on disk by content and settings."""
-    key = hashlib.sha256(audio.tobytes() + repr(s).encode()).hexdigest()
+def clip_features(clip: SpeechClip, s: fa.FrontendSettings, audio: np.ndarray | None = None) -> np.ndarray:
+    """Front-end features of a clip's un-augmented audio, cached on disk: a clip listed from a file by
+    the file's identity (so a cached clip is never decoded), a clip in memory by its content.
+    `audio`, when the caller has already read the clip, saves a second read on a cache miss."""
+    key_text = clip.file_key
+    if key_text is None:
+        audio = clip.audio if audio is None else audio
+    key = hashlib.sha256((key_text.encode() if key_text is not None else audio.tobytes())
+                         + repr(s).encode()).hexdigest()
     path = _cache_dir() / key[:2] / f"{key}.npy"
     try:
         return np.load(path)
     except (OSError, ValueError):
         pass
-    feats = fa.features_int8(audio, s)
+    feats = fa.features_int8(clip.audio if audio is None else audio, s)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
@@ -107,6 +113,11 @@ def cached_features(audio: np.ndarray, s: fa.FrontendSettings) -> np.ndarray:
     except OSError:
         pass  # a read-only home only costs speed
     return feats
+
+
+def cached_features(audio: np.ndarray, s: fa.FrontendSettings) -> np.ndarray:
+    """Front-end features of audio in memory, cached on disk by content and settings."""
+    return clip_features(SpeechClip(np.asarray(audio, dtype=np.int16), "", "", ""), s)
 
 
 class MicroSpeechTask(Task):
@@ -191,25 +202,29 @@ class MicroSpeechTask(Task):
         """(N, slices, channels) int8 features (what the board computes) and int labels."""
         from tinyml.tasks.micro_speech.synthetic import generated_noise
 
+        from tinyml.fit import example_buffer
+        from tinyml.progress import progress
+
         rng = np.random.default_rng(seed)
         s = cfg.frontend
         noise = [c.audio for c in samples if c.label == NOISE_LABEL] + generated_noise(s.sample_rate, seed)
         index = {label: i for i, label in enumerate(cfg.labels)}
-        xs, ys = [], []
-        from tinyml.progress import progress
-
-        for clip in progress(samples, "audio features"):
-            if clip.label == NOISE_LABEL:
-                continue
-            xs.append(cached_features(clip.audio, s))
-            ys.append(index[clip.label])
-            for _ in range(augment_copies):
-                q = fa.features_int8(augment_clip(clip.audio, noise, rng, sample_rate=s.sample_rate), s)
-                xs.append(spec_mask(q, rng, cfg.time_masks, cfg.freq_masks, cfg.mask_width))
-                ys.append(index[clip.label])
-        if not xs:
+        clips = [c for c in samples if c.label != NOISE_LABEL]
+        if not clips:
             raise TinyMLError("no speech clips to train or evaluate on")
-        return np.stack(xs), np.asarray(ys, dtype=np.int64)
+        # a large dataset's features go to a file on disk that training streams from
+        xs = example_buffer((len(clips) * (1 + augment_copies), s.slices, s.channels), np.int8)
+        ys = np.empty(len(xs), dtype=np.int64)
+        k = 0
+        for clip in progress(clips, "audio features"):
+            audio = clip.audio if augment_copies else None  # one read per clip
+            xs[k], ys[k] = clip_features(clip, s, audio), index[clip.label]
+            k += 1
+            for _ in range(augment_copies):
+                q = fa.features_int8(augment_clip(audio, noise, rng, sample_rate=s.sample_rate), s)
+                xs[k], ys[k] = spec_mask(q, rng, cfg.time_masks, cfg.freq_masks, cfg.mask_width), index[clip.label]
+                k += 1
+        return xs, ys
 
     def targets(self, cfg: MicroSpeechConfig, x: np.ndarray, y: np.ndarray):
         """Labels, or with a teacher: teacher_weight × its int8 scores (in TFLM) + the rest one-hot."""

@@ -1,0 +1,78 @@
+"""tinyml.fit: examples stream into training batch by batch (from memory or a memory map on disk)
+with the same result either way, and several devices train through MirroredStrategy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import numpy as np
+
+from tinyml import fit as fitmod
+from tinyml.quantize import quantize
+from tinyml.tasks import get_task
+
+
+def _task_data():
+    task = get_task("magic_wand")
+    cfg = replace(task.quick_config(), epochs=2)
+    samples = task.synthetic(cfg, 6, 0)
+    x, y = task.examples(samples, cfg, 0, 0)
+    return task, cfg, x, y
+
+
+def test_example_buffer_goes_to_disk_over_the_limit(monkeypatch, tmp_path):
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path))
+    small = fitmod.example_buffer((10, 4), np.int8)
+    assert not isinstance(small, np.memmap)
+    monkeypatch.setattr(fitmod, "IN_MEMORY_LIMIT_BYTES", 16)
+    big = fitmod.example_buffer((10, 4), np.int8)
+    assert isinstance(big, np.memmap) and big.shape == (10, 4)
+    big[:] = 7
+    assert int(big.sum()) == 280
+    assert not list((tmp_path / "examples").iterdir())  # unlinked at once: nothing left behind
+
+
+def test_training_from_a_memory_map_gives_the_same_model(monkeypatch, tmp_path):
+    task, cfg, x, y = _task_data()
+    model, _ = fitmod.fit(task, cfg, x, y)
+    in_memory = quantize(model, task.representative(task.model_inputs(x[:50])))
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path))
+    monkeypatch.setattr(fitmod, "IN_MEMORY_LIMIT_BYTES", 0)
+    mapped = fitmod.example_buffer(x.shape, x.dtype)
+    mapped[:] = x
+    assert isinstance(mapped, np.memmap)
+    model, history = fitmod.fit(task, cfg, mapped, y)
+    assert quantize(model, task.representative(task.model_inputs(x[:50]))) == in_memory
+    assert history["devices"] == 1
+
+
+def test_one_device_uses_the_default_strategy():
+    import tensorflow as tf
+
+    assert fitmod.training_strategy([]) is tf.distribute.get_strategy()
+
+
+def test_several_devices_train_with_mirrored_strategy():
+    """Two logical CPUs stand in for two GPUs (the device list must be set before TensorFlow starts,
+    hence a fresh interpreter): the model trains with one replica per device."""
+    code = textwrap.dedent("""
+        import os
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from tinyml import fit
+        import tests.test_fit as t
+        task, cfg, x, y = t._task_data()
+        strategy = fit.training_strategy(["/cpu:0", "/cpu:1"])
+        assert type(strategy).__name__ == "MirroredStrategy", strategy
+        model, history = fit.fit(task, cfg, x, y, strategy=strategy)
+        print("replicas", history["devices"], "loss", history["loss"][-1])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "replicas 2 loss" in out.stdout
