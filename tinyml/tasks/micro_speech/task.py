@@ -69,11 +69,19 @@ class MicroSpeechConfig:
     """SpecAugment: the widest masked band, in slices or channels."""
     filters: int = 8
     """tiny_conv: filters of its one convolution (8 is the reference's; 10 still fits 18,800 B)."""
+    ds_width: int = 32
+    """ds_cnn: channels of every layer."""
+    ds_blocks: int = 3
+    """ds_cnn: depthwise-separable blocks after the first convolution."""
     teacher: str = ""
     """Distillation: an int8 .tflite with the same classes and features (e.g. the published
     micro_speech_quantized.tflite); training targets blend its scores with the labels. '' = off."""
     teacher_weight: float = 0.5
     """Share of the teacher's scores in each training target (the rest is the one-hot label)."""
+    synthetic_unknown: int = 0
+    """Generated eSpeak NG clips of other words (43 of them) added to every training split as
+    'unknown' (never to validation): a dataset with few unknown words teaches what a word is
+    not only from those. Needs the speech-synth extra."""
     val_fraction: float = 0.2
     """Held-out fraction, whole speakers: the official split's validation + testing shares (10 % + 10 %)."""
     inference_every_ms: int = 100
@@ -141,6 +149,9 @@ class MicroSpeechTask(Task):
             raise TinyMLError(f"words {list(cfg.words)} repeat each other or 'silence'/'unknown'")
         if cfg.model not in ("tiny_conv", "ds_cnn"):
             raise TinyMLError(f"model '{cfg.model}' is not one of tiny_conv, ds_cnn")
+        if cfg.ds_width < 1 or cfg.ds_blocks < 0 or cfg.filters < 1:
+            raise TinyMLError(f"filters {cfg.filters}, ds_width {cfg.ds_width} and ds_blocks {cfg.ds_blocks}: "
+                              "need at least 1 filter or channel and 0 or more blocks")
 
     def load(self, data_dir, cfg: MicroSpeechConfig) -> list[SpeechClip]:
         """One Speech Commands folder, or a list read as one dataset (e.g. training clips + a noise folder)."""
@@ -155,6 +166,14 @@ class MicroSpeechTask(Task):
 
     def load_many(self, roots, cfg: MicroSpeechConfig) -> list[SpeechClip]:
         return self.load(list(roots), cfg)
+
+    def extra_training(self, cfg: MicroSpeechConfig) -> list[SpeechClip]:
+        from tinyml.tasks.micro_speech.synthetic import synthetic_speech
+
+        if not cfg.synthetic_unknown:
+            return []
+        s = cfg.frontend
+        return synthetic_speech(cfg.words, cfg.synthetic_unknown, cfg.seed + 1, s.sample_rate, s.samples, (UNKNOWN,))
 
     def synthetic(self, cfg: MicroSpeechConfig, n_per_class: int, seed: int) -> list[SpeechClip]:
         from tinyml.tasks.micro_speech.synthetic import synthetic_speech
@@ -276,10 +295,10 @@ class MicroSpeechTask(Task):
             x = keras.layers.Dropout(0.25, seed=cfg.seed)(x)
             x = keras.layers.Flatten()(x)
         else:  # ds_cnn: depthwise-separable stack, global average pooling
-            x = keras.layers.Conv2D(32, (10, 4), strides=(2, 2), padding="same", activation="relu")(x)
-            for _ in range(3):
+            x = keras.layers.Conv2D(cfg.ds_width, (10, 4), strides=(2, 2), padding="same", activation="relu")(x)
+            for _ in range(cfg.ds_blocks):
                 x = keras.layers.DepthwiseConv2D((3, 3), padding="same", activation="relu")(x)
-                x = keras.layers.Conv2D(32, (1, 1), activation="relu")(x)
+                x = keras.layers.Conv2D(cfg.ds_width, (1, 1), activation="relu")(x)
             x = keras.layers.GlobalAveragePooling2D()(x)
         out = keras.layers.Dense(n, activation="softmax")(x)
         return keras.Model(inp, out, name="micro_speech")
