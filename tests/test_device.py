@@ -128,12 +128,27 @@ def test_trained_demo_sketches_are_bit_exact_on_the_board(board_lib, demo_runs, 
     assert "outputs byte-identical to the host's TFLM" in proc.stdout
     manifest = json.loads((tmp_path / task / "manifest.json").read_text())
     assert manifest["config"] is not None
+    if task != "person_detection":  # a live stream: one inference must fit between two
+        assert manifest["emulated"]["keeps_up"] is True and "cannot keep up" not in proc.stdout
     from tinyml.on_board import emulate_sketch
 
     report = emulate_sketch(tmp_path / task, board_lib, tmp_path / "work")
     assert report.comparison.compared >= 30 or task == "person_detection"
     assert report.comparison.identical == report.comparison.compared > 0
     assert report.printed == report.expected
+
+
+def test_a_model_slower_than_its_stream_is_reported():
+    from tinyml.device.emulate import Comparison
+    from tinyml.on_board import EmulationReport
+
+    def report(instructions, every):
+        return EmulationReport("lib", None, "case", Comparison(3, 3, 0, (instructions,) * 3), [], None, every)
+
+    clock = get_board("nano33ble_sense").clock_hz
+    assert report(2_215_960, 100).keeps_up(clock) is True  # the demo tiny_conv: 43 ms
+    assert report(12_548_800, 100).keeps_up(clock) is False  # a 32-wide ds_cnn: 245 ms
+    assert report(12_548_800, None).keeps_up(clock) is None
 
 
 def test_real_wand_recording_through_the_imu_sketch(board_lib, demo_runs, shared_data, tmp_path):

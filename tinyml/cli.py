@@ -184,6 +184,9 @@ def _print_emulation(report, board) -> None:
           + (f" (worst difference {c.max_abs_diff} int8 steps)" if c.identical != c.compared else ""))
     print(f"    {c.median_instructions:,} instructions per inference ≈ {d['latency_ms_estimate']:.1f} ms "
           f"({d['latency_assumption']})")
+    if report.keeps_up(board.clock_hz) is False:
+        print(f"    warning: that is more than the {report.inference_every_ms:g} ms between inferences: on the board "
+              "the model cannot keep up with the live stream and input will be skipped; train a smaller model")
     if report.expected is not None:
         state = "identical to" if report.lines_match else "DIFFERENT from"
         print(f"    printed {len(report.printed)} result lines, {state} Python's {len(report.expected)}")

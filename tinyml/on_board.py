@@ -71,6 +71,15 @@ class EmulationReport:
     """Result lines the sketch printed."""
     expected: list[str] | None
     """Lines Python predicts (None when not predicted)."""
+    inference_every_ms: float | None = None
+    """How often the sketch runs the model on a live stream (None: not a stream)."""
+
+    def keeps_up(self, clock_hz: float) -> bool | None:
+        """Whether one inference fits between two on the board (None without a stream or a count)."""
+        median = self.comparison.median_instructions
+        if self.inference_every_ms is None or not median:
+            return None
+        return emulate.latency_ms(median, clock_hz) <= self.inference_every_ms
 
     @property
     def lines_match(self) -> bool | None:
@@ -92,6 +101,8 @@ class EmulationReport:
             "latency_assumption": f"{emulate.CORTEX_M4_CPI} cycles per instruction at {clock_hz / 1e6:g} MHz",
             "printed_lines": len(self.printed),
             "lines_match": self.lines_match,
+            "inference_every_ms": self.inference_every_ms,
+            "keeps_up": self.keeps_up(clock_hz),
         }
 
 
@@ -114,9 +125,12 @@ def emulate_sketch(sketch_dir: str | Path, library: BoardLibrary, work: Path, re
         shown = "; ".join(run.lines[-2:]) or "nothing"
         raise TinyMLError(f"the sketch did not start on the emulated board (it printed: {shown})")
     comparison = emulate.compare_with_host(model, run.invocations)
+    from tinyml.modelinfo import read_model
+
+    every = task.firmware(config, read_model(model)).inference_every_ms
     return EmulationReport(library=f"{library.name} {library.version}", image=image, case=case.description,
                            comparison=comparison, printed=emulate.printed_results(run),
-                           expected=case.expected_lines)
+                           expected=case.expected_lines, inference_every_ms=every)
 
 
 def board_library(path: str | None, progress=None) -> BoardLibrary:

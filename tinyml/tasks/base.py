@@ -57,6 +57,9 @@ class Firmware:
     """Constants written into model_settings.h."""
     context: dict = field(default_factory=dict)
     """Extra values for the task's templates (e.g. integer scaling derived from the model)."""
+    inference_every_ms: float | None = None
+    """How often the sketch runs the model on a live stream; an inference slower than this on the
+    (emulated) board cannot keep up, and `--emulate` says so. None: no live stream."""
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,7 @@ class MagicWandTask(Task):
             sensor_roles=("imu",),
             constants=constants,
             context={"motion": motion, "gesture": gesture},
+            inference_every_ms=1000 * f.stride / f.rate_hz,
         )
 
     def device_case(self, config: MagicWandConfig | None, model: bytes, recording: str | None, seed: int = 0):

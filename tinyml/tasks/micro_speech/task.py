@@ -73,13 +73,16 @@ class MicroSpeechConfig:
     """ds_cnn: channels of every layer."""
     ds_blocks: int = 3
     """ds_cnn: depthwise-separable blocks after the first convolution."""
+    ds_stride: tuple[int, int] = (2, 2)
+    """ds_cnn: stride (slices, channels) of the first convolution; every later layer's work shrinks
+    with it, which is what decides the board's time per inference."""
     teacher: str = ""
     """Distillation: an int8 .tflite with the same classes and features (e.g. the published
     micro_speech_quantized.tflite); training targets blend its scores with the labels. '' = off."""
     teacher_weight: float = 0.5
     """Share of the teacher's scores in each training target (the rest is the one-hot label)."""
     synthetic_unknown: int = 0
-    """Generated eSpeak NG clips of other words (43 of them) added to every training split as
+    """Generated eSpeak NG clips of other words (42 of them) added to every training split as
     'unknown' (never to validation): a dataset with few unknown words teaches what a word is
     not only from those. Needs the speech-synth extra."""
     val_fraction: float = 0.2
@@ -149,9 +152,11 @@ class MicroSpeechTask(Task):
             raise TinyMLError(f"words {list(cfg.words)} repeat each other or 'silence'/'unknown'")
         if cfg.model not in ("tiny_conv", "ds_cnn"):
             raise TinyMLError(f"model '{cfg.model}' is not one of tiny_conv, ds_cnn")
-        if cfg.ds_width < 1 or cfg.ds_blocks < 0 or cfg.filters < 1:
-            raise TinyMLError(f"filters {cfg.filters}, ds_width {cfg.ds_width} and ds_blocks {cfg.ds_blocks}: "
-                              "need at least 1 filter or channel and 0 or more blocks")
+        if cfg.ds_width < 1 or cfg.ds_blocks < 0 or cfg.filters < 1 or len(cfg.ds_stride) != 2 \
+                or min(cfg.ds_stride) < 1:
+            raise TinyMLError(f"filters {cfg.filters}, ds_width {cfg.ds_width}, ds_blocks {cfg.ds_blocks}, ds_stride "
+                              f"{list(cfg.ds_stride)}: need at least 1 filter or channel, 0 or more blocks and "
+                              "two strides of at least 1")
 
     def load(self, data_dir, cfg: MicroSpeechConfig) -> list[SpeechClip]:
         """One Speech Commands folder, or a list read as one dataset (e.g. training clips + a noise folder)."""
@@ -295,7 +300,8 @@ class MicroSpeechTask(Task):
             x = keras.layers.Dropout(0.25, seed=cfg.seed)(x)
             x = keras.layers.Flatten()(x)
         else:  # ds_cnn: depthwise-separable stack, global average pooling
-            x = keras.layers.Conv2D(cfg.ds_width, (10, 4), strides=(2, 2), padding="same", activation="relu")(x)
+            x = keras.layers.Conv2D(cfg.ds_width, (10, 4), strides=tuple(cfg.ds_stride), padding="same",
+                                    activation="relu")(x)
             for _ in range(cfg.ds_blocks):
                 x = keras.layers.DepthwiseConv2D((3, 3), padding="same", activation="relu")(x)
                 x = keras.layers.Conv2D(cfg.ds_width, (1, 1), activation="relu")(x)
@@ -332,6 +338,7 @@ class MicroSpeechTask(Task):
                 "classes": len(cfg.labels), "first_word": FIRST_WORD, "average_window_ms": r.average_window_ms,
                 "detection_threshold": r.detection_threshold, "suppression_ms": r.suppression_ms,
                 "minimum_count": r.minimum_count}},
+            inference_every_ms=cfg.inference_every_ms,
         )
 
     def calibrate(self, cfg: MicroSpeechConfig, tflite: bytes, val_samples: list,
