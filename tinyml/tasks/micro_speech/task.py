@@ -47,13 +47,15 @@ class MicroSpeechConfig:
     """Micro front-end settings (the board uses the same)."""
     recognizer: RecognizerRule = field(default_factory=RecognizerRule)
     """Streaming post-processing."""
-    model: str = "tiny_conv"
-    """'tiny_conv' (≤ 20 KB, the reference architecture) or 'ds_cnn' (larger, ≤ 64 KB)."""
-    unknown_ratio: float = 1.0
+    model: str = "ds_cnn"
+    """'ds_cnn' (depthwise-separable convolutions and global pooling; 12.8 KB and about 78 ms per
+    inference on a 64 MHz Cortex-M4 as configured) or 'tiny_conv' (the reference architecture:
+    one convolution and a dense layer, 14 KB, about 43 ms)."""
+    unknown_ratio: float = 2.0
     """Unknown-word clips per wanted-word clip count."""
     silence_ratio: float = 1.0
     """Silence clips per wanted-word clip count."""
-    epochs: int = 50
+    epochs: int = 80
     """Training epochs (the best validation epoch is kept)."""
     batch_size: int = 64
     """Mini-batch size."""
@@ -69,11 +71,11 @@ class MicroSpeechConfig:
     """SpecAugment: the widest masked band, in slices or channels."""
     filters: int = 8
     """tiny_conv: filters of its one convolution (8 is the reference's; 10 still fits 18,800 B)."""
-    ds_width: int = 32
+    ds_width: int = 16
     """ds_cnn: channels of every layer."""
     ds_blocks: int = 3
     """ds_cnn: depthwise-separable blocks after the first convolution."""
-    ds_stride: tuple[int, int] = (2, 2)
+    ds_stride: tuple[int, int] = (2, 4)
     """ds_cnn: stride (slices, channels) of the first convolution; every later layer's work shrinks
     with it, which is what decides the board's time per inference."""
     teacher: str = ""
