@@ -148,18 +148,6 @@ def test_synthetic_corpus_is_deterministic():
     assert np.abs(a[0].audio).max() > 2000  # the word is audible over the noise
 
 
-def test_synthetic_unknown_words_join_training_only():
-    from dataclasses import replace
-
-    assert TASK.extra_training(MicroSpeechConfig()) == []
-    cfg = replace(MicroSpeechConfig(), synthetic_unknown=6)
-    extra = TASK.extra_training(cfg)
-    assert [c.label for c in extra] == ["unknown"] * 6
-    words = {c.source.rsplit(":", 1)[1] for c in extra}
-    assert len(words) > 1 and not words & {"yes", "no"}
-    assert all(np.array_equal(x.audio, y.audio) for x, y in zip(extra, TASK.extra_training(cfg)))
-
-
 @pytest.mark.slow
 def test_train_export_evaluate_stream(tmp_path, shared_data):
     run = tmp_path / "run"

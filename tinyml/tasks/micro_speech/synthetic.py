@@ -157,9 +157,8 @@ def _place(word: np.ndarray, n: int, noise: list[np.ndarray], rng: np.random.Gen
 
 
 def synthetic_speech(words: tuple[str, ...], n_per_class: int, seed: int = 0, sample_rate: int = 16000,
-                     clip_samples: int = 16000, labels: tuple[str, ...] | None = None) -> list[SpeechClip]:
-    """n_per_class clips for each wanted word, 'unknown' (other words) and 'silence' (noise), or for
-    the given `labels` only.
+                     clip_samples: int = 16000) -> list[SpeechClip]:
+    """n_per_class clips for each wanted word, 'unknown' (other words) and 'silence' (noise).
 
     eSpeak NG keeps synthesis state from one utterance to the next inside a process, so the
     corpus is generated in a fresh child process: same seed, same bytes, whatever ran before.
@@ -168,7 +167,7 @@ def synthetic_speech(words: tuple[str, ...], n_per_class: int, seed: int = 0, sa
     import subprocess
     import sys
 
-    args = pickle.dumps((tuple(words), n_per_class, seed, sample_rate, clip_samples, labels))
+    args = pickle.dumps((tuple(words), n_per_class, seed, sample_rate, clip_samples))
     proc = subprocess.run([sys.executable, "-m", "tinyml.tasks.micro_speech.synthetic"], input=args, capture_output=True)
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
@@ -179,13 +178,13 @@ def synthetic_speech(words: tuple[str, ...], n_per_class: int, seed: int = 0, sa
     return value
 
 
-def _generate(words, n_per_class, seed, sample_rate, clip_samples, labels=None) -> list[SpeechClip]:
+def _generate(words, n_per_class, seed, sample_rate, clip_samples) -> list[SpeechClip]:
     rng = np.random.default_rng(seed)
     noise = generated_noise(sample_rate, seed)
     others = [w for w in UNKNOWN_WORDS if w not in words]
     clips = []
     for i in range(n_per_class):
-        for label in labels or (*words, UNKNOWN, SILENCE):
+        for label in (*words, UNKNOWN, SILENCE):
             voice = VOICES[rng.integers(len(VOICES))]
             variant = VARIANTS[rng.integers(len(VARIANTS))]
             speaker = f"{voice}+{variant}" if variant else voice

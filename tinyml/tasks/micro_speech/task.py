@@ -83,10 +83,6 @@ class MicroSpeechConfig:
     micro_speech_quantized.tflite); training targets blend its scores with the labels. '' = off."""
     teacher_weight: float = 0.5
     """Share of the teacher's scores in each training target (the rest is the one-hot label)."""
-    synthetic_unknown: int = 0
-    """Generated eSpeak NG clips of other words (42 of them) added to every training split as
-    'unknown' (never to validation): a dataset with few unknown words teaches what a word is
-    not only from those. Needs the speech-synth extra."""
     val_fraction: float = 0.2
     """Held-out fraction, whole speakers: the official split's validation + testing shares (10 % + 10 %)."""
     inference_every_ms: int = 100
@@ -173,14 +169,6 @@ class MicroSpeechTask(Task):
 
     def load_many(self, roots, cfg: MicroSpeechConfig) -> list[SpeechClip]:
         return self.load(list(roots), cfg)
-
-    def extra_training(self, cfg: MicroSpeechConfig) -> list[SpeechClip]:
-        from tinyml.tasks.micro_speech.synthetic import synthetic_speech
-
-        if not cfg.synthetic_unknown:
-            return []
-        s = cfg.frontend
-        return synthetic_speech(cfg.words, cfg.synthetic_unknown, cfg.seed + 1, s.sample_rate, s.samples, (UNKNOWN,))
 
     def synthetic(self, cfg: MicroSpeechConfig, n_per_class: int, seed: int) -> list[SpeechClip]:
         from tinyml.tasks.micro_speech.synthetic import synthetic_speech
