@@ -161,3 +161,25 @@ def test_listed_clips_hold_no_audio_and_cached_ones_are_never_decoded(tmp_path, 
     import os
     os.utime(target, ns=(1, 1))
     assert not np.array_equal(TASK.examples(clips[:1], cfg, 0, 0)[0][0], first[0])
+
+
+def test_features_in_worker_processes_are_the_same_bytes(tmp_path, monkeypatch):
+    """A large set is featurised in one process per core, in chunks; each clip's augmentation has
+    its own random stream, so the bytes do not depend on how the work was split."""
+    from tinyml.tasks.micro_speech import task as task_module
+
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+    _dataset(tmp_path / "d", {"yes": 5, "no": 5, "go": 5})
+    cfg = MicroSpeechConfig()
+    samples = TASK.load(tmp_path / "d", cfg)
+    assert any(c.data is not None and not isinstance(c.data, np.ndarray) for c in samples)  # generated silence
+    monkeypatch.setattr(task_module, "_workers", lambda: 1)
+    one, y1 = TASK.examples(samples, cfg, 2, 3)
+    monkeypatch.setattr(task_module, "_workers", lambda: 2)
+    monkeypatch.setattr(task_module, "FEATURE_CHUNK", 4)
+    monkeypatch.setattr(task_module, "PARALLEL_MIN_EXAMPLES", 0)
+    many, y2 = TASK.examples(samples, cfg, 2, 3)
+    assert np.array_equal(one, many) and np.array_equal(y1, y2)
+    clips = [c for c in samples if c.label != NOISE_LABEL]
+    assert len(one) == 3 * len(clips) and list(y1[:3]) == [y1[0]] * 3
+    assert not np.array_equal(one[0], one[1])  # an augmented copy differs from its clip

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,12 +117,70 @@ def clip_features(clip: SpeechClip, s: fa.FrontendSettings, audio: np.ndarray | 
     feats = fa.features_int8(clip.audio if audio is None else audio, s)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")  # threads may race on one key
         np.save(tmp, feats)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home only costs speed
     return feats
+
+
+FEATURE_CHUNK = 256  # clips per unit of work: bounds the audio in memory at once
+PARALLEL_MIN_EXAMPLES = 3000  # below this, starting worker processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class FeatureJob:
+    """How to turn clips into examples: the front end, and each clip's augmented copies drawn from
+    its own random stream (seed, clip number), so chunks can be computed anywhere in any order."""
+
+    frontend: fa.FrontendSettings
+    noise: list
+    augment_copies: int
+    seed: int
+    time_masks: int
+    freq_masks: int
+    mask_width: int
+
+    def run(self, start: int, chunk: list) -> np.ndarray:
+        """Examples of clips start, start+1, ...: each clip's features, then its augmented copies."""
+        s = self.frontend
+        out = np.empty((len(chunk) * (1 + self.augment_copies), s.slices, s.channels), np.int8)
+        k = 0
+        for i, clip in enumerate(chunk):
+            audio = clip.audio if self.augment_copies else None  # one read per clip
+            out[k] = clip_features(clip, s, audio)
+            k += 1
+            if not self.augment_copies:
+                continue
+            rng = np.random.default_rng([self.seed, start + i])
+            for _ in range(self.augment_copies):
+                q = fa.features_int8(augment_clip(audio, self.noise, rng, sample_rate=s.sample_rate), s)
+                out[k] = spec_mask(q, rng, self.time_masks, self.freq_masks, self.mask_width)
+                k += 1
+        return out
+
+
+_JOB: FeatureJob | None = None
+
+
+def _set_feature_job(job: FeatureJob) -> None:
+    """Worker-process initializer: the job (noise included) is sent once, not with every chunk."""
+    global _JOB
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _JOB = job
+
+
+def _chunk_features(item: tuple[int, list]) -> tuple[int, np.ndarray]:
+    start, chunk = item
+    return start, _JOB.run(start, chunk)
+
+
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def cached_features(audio: np.ndarray, s: fa.FrontendSettings) -> np.ndarray:
@@ -213,31 +272,42 @@ class MicroSpeechTask(Task):
 
     def examples(self, samples: list[SpeechClip], cfg: MicroSpeechConfig, augment_copies: int = 0,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(N, slices, channels) int8 features (what the board computes) and int labels."""
-        from tinyml.tasks.micro_speech.synthetic import generated_noise
-
+        """(N, slices, channels) int8 features (what the board computes) and int labels, each clip
+        followed by its augmented copies. Each clip's augmentation has its own random stream (seed,
+        clip number), so a large set is computed in one process per core with the same bytes."""
         from tinyml.fit import example_buffer
         from tinyml.progress import progress
+        from tinyml.tasks.micro_speech.synthetic import generated_noise
 
-        rng = np.random.default_rng(seed)
         s = cfg.frontend
         noise = [c.audio for c in samples if c.label == NOISE_LABEL] + generated_noise(s.sample_rate, seed)
         index = {label: i for i, label in enumerate(cfg.labels)}
         clips = [c for c in samples if c.label != NOISE_LABEL]
         if not clips:
             raise TinyMLError("no speech clips to train or evaluate on")
+        copies = 1 + augment_copies
         # a large dataset's features go to a file on disk that training streams from
-        xs = example_buffer((len(clips) * (1 + augment_copies), s.slices, s.channels), np.int8)
-        ys = np.empty(len(xs), dtype=np.int64)
-        k = 0
-        for clip in progress(clips, "audio features"):
-            audio = clip.audio if augment_copies else None  # one read per clip
-            xs[k], ys[k] = clip_features(clip, s, audio), index[clip.label]
-            k += 1
-            for _ in range(augment_copies):
-                q = fa.features_int8(augment_clip(audio, noise, rng, sample_rate=s.sample_rate), s)
-                xs[k], ys[k] = spec_mask(q, rng, cfg.time_masks, cfg.freq_masks, cfg.mask_width), index[clip.label]
-                k += 1
+        xs = example_buffer((len(clips) * copies, s.slices, s.channels), np.int8)
+        ys = np.repeat(np.array([index[c.label] for c in clips], dtype=np.int64), copies)
+        job = FeatureJob(s, noise, augment_copies, seed, cfg.time_masks, cfg.freq_masks, cfg.mask_width)
+        chunks = [(start, clips[start:start + FEATURE_CHUNK]) for start in range(0, len(clips), FEATURE_CHUNK)]
+        workers = _workers()
+        if workers > 1 and len(clips) * copies >= PARALLEL_MIN_EXAMPLES:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: TensorFlow's threads do not survive a fork; generated clips go as samples
+            chunks = [(start, [c if c.data is None or isinstance(c.data, np.ndarray) else
+                               replace(c, data=c.audio) for c in chunk]) for start, chunk in chunks]
+            with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_set_feature_job, initargs=(job,)) as pool:
+                results = pool.map(_chunk_features, chunks)
+                for start, feats in progress(results, "audio features", total=len(chunks)):
+                    xs[start * copies:start * copies + len(feats)] = feats
+        else:
+            for start, chunk in progress(chunks, "audio features"):
+                feats = job.run(start, chunk)
+                xs[start * copies:start * copies + len(feats)] = feats
         return xs, ys
 
     def targets(self, cfg: MicroSpeechConfig, x: np.ndarray, y: np.ndarray):
