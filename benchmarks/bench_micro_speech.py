@@ -81,7 +81,7 @@ def main() -> None:
             raise SystemExit(f"{p} not found; this benchmark needs ../shared/data")
 
     base = task.default_config()
-    test_clips = [c for c in task.load(test_root, base) if c.label]
+    test_clips = [c for c in task.load_for_scoring([test_root], base) if c.label]  # every clip in the folder
     x_test, y_test = task.examples(test_clips, base, 0, 0)
     counts = {label: int(np.sum(y_test == i)) for i, label in enumerate(base.labels)}
     print(f"test clips (Speech Commands test split, speakers disjoint from training): {len(test_clips)} {counts}")

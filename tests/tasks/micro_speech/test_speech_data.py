@@ -183,3 +183,16 @@ def test_features_in_worker_processes_are_the_same_bytes(tmp_path, monkeypatch):
     clips = [c for c in samples if c.label != NOISE_LABEL]
     assert len(one) == 3 * len(clips) and list(y1[:3]) == [y1[0]] * 3
     assert not np.array_equal(one[0], one[1])  # an augmented copy differs from its clip
+
+
+def test_a_test_set_is_scored_whole(tmp_path):
+    """Training samples unknown words by its share; evaluation takes every clip in the folder."""
+    _dataset(tmp_path / "d", {"yes": 4, "no": 4, "go": 15})
+    (tmp_path / "d" / "_silence_").mkdir()
+    for i in range(9):
+        soundfile.write(str(tmp_path / "d" / "_silence_" / f"s{i}.wav"), np.zeros(16000, np.float32), 16000)
+    cfg = MicroSpeechConfig()
+    trained = [c.label for c in TASK.load(tmp_path / "d", cfg)]
+    scored = [c.label for c in TASK.load_for_scoring([tmp_path / "d"], cfg)]
+    assert trained.count("unknown") == 8 and trained.count("silence") == 4  # 2x and 1x a word's count
+    assert scored.count("unknown") == 15 and scored.count("silence") == 9

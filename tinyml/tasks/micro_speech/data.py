@@ -186,11 +186,12 @@ def load_noise(root: Path, sample_rate: int) -> list[np.ndarray]:
 
 def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip_samples: int = 16000,
                     unknown_ratio: float = 1.0, silence_ratio: float = 1.0, seed: int = 0,
-                    max_per_word: int | None = None) -> list[SpeechClip]:
+                    max_per_word: int | None = None, every_clip: bool = False) -> list[SpeechClip]:
     """Clips for `words` + 'silence' + 'unknown' (other words, about unknown_ratio × a word's count).
 
-    Files are listed from their headers and read when used (`SpeechClip.audio`); generated silence
-    is held in memory.
+    `every_clip` takes every unknown-word clip and every _silence_ file (generated silence keeps its
+    share). Files are listed from their headers and read when used (`SpeechClip.audio`); generated
+    silence is made when used.
 
     `root` is one folder or a list of them, read as one dataset: a wanted word needs clips in at
     least one; a `_background_noise_` folder given on its own adds noise only."""
@@ -215,13 +216,13 @@ def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip
     others = [f for r in word_roots for d in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("_"))
               if d.name not in words for f in audio_files(d)]
     if others:
-        pick = rng.permutation(len(others))[: int(typical * unknown_ratio)]
+        pick = rng.permutation(len(others))[: None if every_clip else int(typical * unknown_ratio)]
         clips += [list_clip(others[i], UNKNOWN, sample_rate, clip_samples, notes)
                   for i in progress(sorted(pick), "listing unknown words")]
     silence_files = [f for r in word_roots for f in audio_files(r / SILENCE_DIR)]
     if silence_files:
         clips += [replace(list_clip(f, SILENCE, sample_rate, clip_samples, notes), person=f"silence-{i}")
-                  for i, f in enumerate(silence_files[: int(typical * silence_ratio)])]
+                  for i, f in enumerate(silence_files[: None if every_clip else int(typical * silence_ratio)])]
     else:
         noise = [n for r in roots for n in load_noise(r, sample_rate)]
         for i in range(int(typical * silence_ratio)):

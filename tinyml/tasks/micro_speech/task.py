@@ -197,7 +197,7 @@ class MicroSpeechTask(Task):
 
     def quick_config(self) -> MicroSpeechConfig:
         # smoke-test size: few epochs learn faster at the higher rate and without masks
-        return MicroSpeechConfig(epochs=6, augment_copies=1, learning_rate=0.002, time_masks=0, freq_masks=0)
+        return MicroSpeechConfig(epochs=12, augment_copies=1, learning_rate=0.005, time_masks=0, freq_masks=0)
 
     def demo_examples_per_class(self, quick: bool) -> int:
         return 40 if quick else 160
@@ -215,19 +215,24 @@ class MicroSpeechTask(Task):
                               f"{list(cfg.ds_stride)}: need at least 1 filter or channel, 0 or more blocks and "
                               "two strides of at least 1")
 
-    def load(self, data_dir, cfg: MicroSpeechConfig) -> list[SpeechClip]:
-        """One Speech Commands folder, or a list read as one dataset (e.g. training clips + a noise folder)."""
+    def load(self, data_dir, cfg: MicroSpeechConfig, every_clip: bool = False) -> list[SpeechClip]:
+        """One Speech Commands folder, or a list read as one dataset (e.g. training clips + a noise folder);
+        `every_clip` takes all unknown-word and _silence_ clips instead of the config's shares."""
         from tinyml.tasks.micro_speech.data import load_noise
 
         s = cfg.frontend
         roots = list(data_dir) if isinstance(data_dir, (list, tuple)) else [data_dir]
         clips = load_speech_dir(roots, cfg.words, s.sample_rate, s.samples, cfg.unknown_ratio,
-                                cfg.silence_ratio, cfg.seed)
+                                cfg.silence_ratio, cfg.seed, every_clip=every_clip)
         noise = [n for r in roots for n in load_noise(Path(r), s.sample_rate)]
         return clips + [SpeechClip(n, NOISE_LABEL, "noise", "background") for n in noise]
 
     def load_many(self, roots, cfg: MicroSpeechConfig) -> list[SpeechClip]:
         return self.load(list(roots), cfg)
+
+    def load_for_scoring(self, roots, cfg: MicroSpeechConfig) -> list[SpeechClip]:
+        """Every clip there: a test set is scored whole, not sampled by the training shares."""
+        return self.load(list(roots), cfg, every_clip=True)
 
     def synthetic(self, cfg: MicroSpeechConfig, n_per_class: int, seed: int) -> list[SpeechClip]:
         from tinyml.tasks.micro_speech.synthetic import synthetic_speech
