@@ -63,3 +63,14 @@ def test_litert_compatible_changes_only_quantized_dimension(reference_models):
     assert len(fixed) == len(model)
     diff = np.flatnonzero(np.frombuffer(fixed, np.uint8) != np.frombuffer(model, np.uint8))
     assert 0 < len(diff) < 200  # a handful of int32 fields, nothing else
+
+
+def test_export_accepts_rounding_sized_differences_from_tflite_and_says_so():
+    from tinyml.errors import VerifyError
+    from tinyml.tflm import EXPORT_TOLERANCE_STEPS, VerifyResult, check_for_export
+
+    assert check_for_export(VerifyResult(20, 0, 0, "random")) is None
+    note = check_for_export(VerifyResult(20, 1, 2, "random"))
+    assert "at most 2 int8 steps on 1 of 20 random inputs" in note and "\n" not in note
+    with pytest.raises(VerifyError, match="disagree on 3 of 20"):
+        check_for_export(VerifyResult(20, 3, EXPORT_TOLERANCE_STEPS + 1, "random"))

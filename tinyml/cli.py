@@ -143,7 +143,12 @@ def cmd_export(args) -> int:
     print(f"  model {result.info.flash_bytes:,} B flash, ops: {', '.join(result.info.op_names)}")
     print(f"  arena {result.arena_measured:,} B measured in TFLM; sketch reserves "
           f"{result.arena_total:,} B")
-    print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
+    if v.get("note"):
+        import textwrap
+
+        print(textwrap.fill(f"note: {v['note']}", 78, initial_indent="  ", subsequent_indent="    "))
+    else:
+        print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
     print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
     for line in arduino_commands(board, result.libraries, str(sketch_dir), _detected_port()):
         print(f"  {line}")

@@ -333,6 +333,24 @@ def _difference(x: np.ndarray, y: np.ndarray) -> int:
     return int(np.max(np.abs(x.reshape(-1).astype(np.int32) - y.reshape(-1).astype(np.int32))))
 
 
+# LiteRT's reference kernels and TFLM round some int8 steps differently (seen on FULLY_CONNECTED,
+# CONV_2D and DEPTHWISE_CONV_2D of trained models: 1-5 steps on about 1 % of random inputs). The board
+# runs TFLM, which is what training scored and what the emulated board matches byte for byte, so
+# export accepts differences up to this many steps (saying so) and refuses larger ones.
+EXPORT_TOLERANCE_STEPS = 8
+
+
+def check_for_export(result: VerifyResult) -> str | None:
+    """None when TFLM and TFLite agree; a one-line note for rounding-sized differences; raises for more."""
+    if not result.mismatches:
+        return None
+    if result.max_abs_diff > EXPORT_TOLERANCE_STEPS or not result.compared:
+        require_identical(result)
+    return (f"TFLite's reference kernels differ from TFLM by at most {result.max_abs_diff} int8 steps on "
+            f"{result.mismatches} of {result.compared} {result.source} inputs (rounding); the board runs TFLM, "
+            "which is what tinyml measured (--emulate checks the board itself)")
+
+
 def require_identical(result: VerifyResult) -> None:
     if result.mismatches:
         raise VerifyError(

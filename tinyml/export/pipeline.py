@@ -173,9 +173,10 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
         check_budget(task.name, info.flash_bytes, arena)
     require_fit(board, info.flash_bytes, arena)
     result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024, info=info)
-    tflm.require_identical(result)
-    files = sketch_files(model, board, name, labels, task.name, firmware, result.as_dict(), source.config)
+    note = tflm.check_for_export(result)
+    verified = result.as_dict() | ({"note": note} if note else {})
+    files = sketch_files(model, board, name, labels, task.name, firmware, verified, source.config)
     return ExportResult(files=files, info=info, arena_measured=arena, arena_total=model.arena_total,
-                        verified=result.as_dict(),
+                        verified=verified,
                         libraries=board.libraries(firmware.sensor_roles),
                         fits={b.key: board_fit(b, info.flash_bytes, arena)["fits"] for b in BOARDS.values()})
