@@ -254,3 +254,17 @@ def test_emulate_cli_one_line_errors(tmp_path):
     proc = run_cli("emulate", str(tmp_path), "--library", str(tmp_path / "nope"))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_op_the_board_computes_differently_is_refused_with_one_line():
+    from dataclasses import replace
+
+    from tinyml.modelinfo import OpInfo, read_model
+    from fixtures import tiny_model
+
+    info = read_model(tiny_model())
+    info = replace(info, ops=info.ops + (OpInfo("MEAN", 2),))
+    with pytest.raises(ModelError) as err:
+        CHIRALE_2_0_0.check(info)
+    assert "MEAN, which Chirale_TensorFlowLite 2.0.0 computes differently" in str(err.value)
+    assert "AveragePooling2D" in str(err.value) and "\n" not in str(err.value)
