@@ -123,8 +123,7 @@ def report_markdown(rows: list[dict], board_title: str) -> str:
                   f"- kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy)",
                   *[f"- **warning:** {w}" for w in r["warnings"]],
                   f"- model: {r['flash_bytes']:,} B flash, {r['arena_bytes']:,} B tensor arena (measured in TFLM); "
-                  (f"TFLM and TFLite agree on {r['verified_inputs']} random inputs" if not r.get("verify_note")
-                   else r["verify_note"]),
+                  + (r.get("verify_note") or f"TFLM and TFLite agree on {r['verified_inputs']} random inputs"),
                   f"- sketch: `arduino/{r['task']}/{r['task']}.ino`",
                   *([f"- on the board (emulated Cortex-M4, {r['board']['library']}): "
                      f"{r['board']['invokes']['median_instructions']:,} instructions per inference ≈ "
