@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -117,7 +116,7 @@ def clip_features(clip: SpeechClip, s: fa.FrontendSettings, audio: np.ndarray | 
     feats = fa.features_int8(clip.audio if audio is None else audio, s)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp.npy")  # threads may race on one key
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")  # worker processes may race on one key
         np.save(tmp, feats)
         os.replace(tmp, path)
     except OSError:
@@ -135,12 +134,19 @@ class FeatureJob:
     its own random stream (seed, clip number), so chunks can be computed anywhere in any order."""
 
     frontend: fa.FrontendSettings
+    """Front-end settings."""
     noise: list
+    """Background recordings mixed into augmented copies."""
     augment_copies: int
+    """Augmented copies per clip."""
     seed: int
+    """With the clip number, the seed of each clip's augmentation."""
     time_masks: int
+    """SpecAugment bands of slices per copy."""
     freq_masks: int
+    """SpecAugment bands of channels per copy."""
     mask_width: int
+    """Widest SpecAugment band."""
 
     def run(self, start: int, chunk: list) -> np.ndarray:
         """Examples of clips start, start+1, ...: each clip's features, then its augmented copies."""
