@@ -198,3 +198,20 @@ def test_a_test_set_is_scored_whole(tmp_path):
     assert trained.count("unknown") == int(4 * cfg.unknown_ratio) < 15
     assert trained.count("silence") == int(4 * cfg.silence_ratio) < 9
     assert scored.count("unknown") == 15 and scored.count("silence") == 9
+
+
+def test_frequency_warp_moves_energy_along_the_channels():
+    from tinyml.tasks.micro_speech.task import warp_channels
+
+    q = np.full((49, 40), -128, np.int8)
+    q[:, 20] = 100  # one formant-like band
+    rng = np.random.default_rng(0)
+    assert warp_channels(q, rng, 0.0) is q
+    peaks = set()
+    for _ in range(20):
+        w = warp_channels(q, rng, 0.15)
+        assert w.shape == q.shape and w.dtype == np.int8 and (w[0] == w[-1]).all()
+        peaks.add(int(np.argmax(w[0])))
+    assert len(peaks) > 2 and min(peaks) >= 17 and max(peaks) <= 24  # within 1 ± 0.15 of channel 20
+    with pytest.raises(TinyMLError, match="freq_warp"):
+        TASK.check_config(MicroSpeechConfig(freq_warp=1.5))

@@ -69,6 +69,10 @@ class MicroSpeechConfig:
     """SpecAugment: bands of filterbank channels masked in each augmented copy."""
     mask_width: int = 6
     """SpecAugment: the widest masked band, in slices or channels."""
+    freq_warp: float = 0.15
+    """Vocal-tract-length augmentation: each augmented copy's filterbank channels are stretched or
+    squeezed by a random factor within 1 ± freq_warp, as a longer or shorter vocal tract moves the
+    formants (0 = off)."""
     filters: int = 8
     """tiny_conv: filters of its one convolution (8 is the reference's; 10 still fits 18,800 B)."""
     ds_width: int = 16
@@ -147,6 +151,8 @@ class FeatureJob:
     """SpecAugment bands of channels per copy."""
     mask_width: int
     """Widest SpecAugment band."""
+    freq_warp: float
+    """Largest relative stretch of the channel axis per copy."""
 
     def run(self, start: int, chunk: list) -> np.ndarray:
         """Examples of clips start, start+1, ...: each clip's features, then its augmented copies."""
@@ -162,6 +168,7 @@ class FeatureJob:
             rng = np.random.default_rng([self.seed, start + i])
             for _ in range(self.augment_copies):
                 q = fa.features_int8(augment_clip(audio, self.noise, rng, sample_rate=s.sample_rate), s)
+                q = warp_channels(q, rng, self.freq_warp)
                 out[k] = spec_mask(q, rng, self.time_masks, self.freq_masks, self.mask_width)
                 k += 1
         return out
@@ -220,6 +227,8 @@ class MicroSpeechTask(Task):
             raise TinyMLError(f"filters {cfg.filters}, ds_width {cfg.ds_width}, ds_blocks {cfg.ds_blocks}, ds_stride "
                               f"{list(cfg.ds_stride)}: need at least 1 filter or channel, 0 or more blocks and "
                               "two strides of at least 1")
+        if not 0 <= cfg.freq_warp < 1:
+            raise TinyMLError(f"freq_warp {cfg.freq_warp}: need a share from 0 (off) to below 1, e.g. 0.15")
 
     def load(self, data_dir, cfg: MicroSpeechConfig, every_clip: bool = False) -> list[SpeechClip]:
         """One Speech Commands folder, or a list read as one dataset (e.g. training clips + a noise folder);
@@ -300,7 +309,8 @@ class MicroSpeechTask(Task):
         # a large dataset's features go to a file on disk that training streams from
         xs = example_buffer((len(clips) * copies, s.slices, s.channels), np.int8)
         ys = np.repeat(np.array([index[c.label] for c in clips], dtype=np.int64), copies)
-        job = FeatureJob(s, noise, augment_copies, seed, cfg.time_masks, cfg.freq_masks, cfg.mask_width)
+        job = FeatureJob(s, noise, augment_copies, seed, cfg.time_masks, cfg.freq_masks, cfg.mask_width,
+                         cfg.freq_warp)
         chunks = [(start, clips[start:start + FEATURE_CHUNK]) for start in range(0, len(clips), FEATURE_CHUNK)]
         workers = _workers()
         if workers > 1 and len(clips) * copies >= PARALLEL_MIN_EXAMPLES:
@@ -482,6 +492,21 @@ class MicroSpeechTask(Task):
 
 
 TASK = MicroSpeechTask()
+
+
+def warp_channels(q: np.ndarray, rng: np.random.Generator, warp: float) -> np.ndarray:
+    """Int8 features (slices, channels) with the channel axis stretched by a random factor in
+    1 ± warp (linear interpolation, edges held); warp 0 returns q and draws nothing."""
+    if warp <= 0:
+        return q
+    alpha = rng.uniform(1 - warp, 1 + warp)
+    n = q.shape[1]
+    src = np.clip(np.arange(n) / alpha, 0, n - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = src - lo
+    out = q[:, lo].astype(np.float32) * (1 - frac) + q[:, hi].astype(np.float32) * frac
+    return np.clip(np.round(out), -128, 127).astype(np.int8)
 
 
 def spec_mask(q: np.ndarray, rng: np.random.Generator, time_masks: int, freq_masks: int, width: int) -> np.ndarray:
