@@ -96,7 +96,7 @@ def main() -> None:
     recipes = {
         "tinyml recipe (default config, ds_cnn)": [],
         "tinyml recipe with the reference's tiny_conv": tiny,
-        "reference recipe, equal data": tiny + ["time_masks=0", "freq_masks=0", "unknown_ratio=0.25",
+        "reference recipe, equal data": tiny + ["time_masks=0", "freq_masks=0", "freq_warp=0", "unknown_ratio=0.25",
                                                 "silence_ratio=0.25", "augment_copies=1"],
         "tiny_conv recipe + distillation from the published model": tiny + [
             f"teacher={reference}", "teacher_weight=1.0", "filters=10", "unknown_ratio=2.0", "epochs=60"],
