@@ -19,7 +19,6 @@ import argparse
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -105,7 +104,6 @@ def main() -> None:
               f"train accuracy {history['accuracy'][-1]:.3f}; peak RSS {peak_rss_gb():.2f} GB", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ class SpeechClip:
     def file_key(self) -> str | None:
         """Identity of a listed file (path, size, modification time) for the feature cache, so a cached
         clip is never decoded; None for a clip in memory."""
-        if self.data is not None or not self.source:
+        if self.data is not None:
             return None
         st = Path(self.source).stat()
         return f"{Path(self.source).resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sample_rate}|{self.clip_samples}"
@@ -86,26 +86,33 @@ def audio_files(folder: Path) -> list[Path]:
         if folder.is_dir() else []
 
 
-def _unreadable(path: Path, exc: Exception) -> TinyMLError:
-    reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(f"'{path}'", "").replace(str(path), "")
-    reason = reason.replace("Error opening :", "").strip()[:100]
-    return TinyMLError(f"{path}: not a readable WAV, FLAC or OGG file ({reason}); re-record or delete it")
-
-
-def list_clip(path: Path, label: str, sample_rate: int, clip_samples: int, notes: Counter | None = None) -> SpeechClip:
-    """A clip listed from its file's header alone (rate, length, readable); the samples are read when
-    used. An unreadable header is a one-line error naming the file, before any training starts."""
+def _open_audio(path: Path, call):
+    """`call(soundfile)` on a regular audio file, with anything unreadable (or no channels, no rate)
+    turned into one line naming the file; returns (result, rate, channels) as `call` gives them."""
     import soundfile
 
     from tinyml.files import MB, require_regular
 
     require_regular(path, "an audio file (WAV, FLAC or OGG)", 2048 * MB)
     try:
-        info = soundfile.info(str(path))
+        result, rate, channels = call(soundfile)
     except (RuntimeError, OSError, ValueError, TypeError, soundfile.LibsndfileError) as exc:
-        raise _unreadable(path, exc) from None
-    if info.samplerate <= 0 or info.channels == 0:
-        raise TinyMLError(f"{path}: audio with {info.channels} channels at {info.samplerate} Hz; re-record or delete it")
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(f"'{path}'", "").replace(str(path), "")
+        reason = reason.replace("Error opening :", "").strip()[:100]
+        raise TinyMLError(f"{path}: not a readable WAV, FLAC or OGG file ({reason}); re-record or delete it") from None
+    if rate <= 0 or channels == 0:
+        raise TinyMLError(f"{path}: audio with {channels} channels at {rate} Hz; re-record or delete it")
+    return result, rate, channels
+
+
+def list_clip(path: Path, label: str, sample_rate: int, clip_samples: int, notes: Counter | None = None) -> SpeechClip:
+    """A clip listed from its file's header alone (rate, length, readable); the samples are read when
+    used. An unreadable header is a one-line error naming the file, before any training starts."""
+    def header(soundfile):
+        info = soundfile.info(str(path))
+        return info, info.samplerate, info.channels
+
+    info, _, _ = _open_audio(path, header)
     if notes is not None:
         length = info.frames
         if info.samplerate != sample_rate:
@@ -119,17 +126,11 @@ def list_clip(path: Path, label: str, sample_rate: int, clip_samples: int, notes
 def read_wav(path: Path, sample_rate: int, notes: Counter | None = None) -> np.ndarray:
     """Mono int16 at sample_rate from WAV (any bit depth, float), FLAC or OGG, read with soundfile;
     an unreadable file raises a one-line error naming it."""
-    import soundfile
-
-    from tinyml.files import MB, require_regular
-
-    require_regular(path, "an audio file (WAV, FLAC or OGG)", 2048 * MB)
-    try:
+    def samples(soundfile):
         data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
-    except (RuntimeError, OSError, ValueError, TypeError, soundfile.LibsndfileError) as exc:
-        raise _unreadable(path, exc) from None
-    if rate <= 0 or data.shape[1] == 0:
-        raise TinyMLError(f"{path}: audio with {data.shape[1]} channels at {rate} Hz; re-record or delete it")
+        return data, rate, data.shape[1]
+
+    data, rate, _ = _open_audio(path, samples)
     data = data.mean(1) * 32768.0  # soundfile scales every format to [-1, 1)
     if rate != sample_rate:
         from math import gcd
