@@ -54,12 +54,95 @@ int motion_push(MotionFeatures* m, const float* values, uint64_t t_us) {
   return last_point > before ? 1 : 0;
 }
 
+#if MOTION_ALIGN_GRAVITY
+/* floor(sqrt(v)), exact, bit by bit (features.py isqrt) */
+static int64_t isqrt64(uint64_t v) {
+  uint64_t r = 0, bit = 1ULL << 62;
+  while (bit > v) bit >>= 2;
+  while (bit) {
+    if (v >= r + bit) {
+      v -= r + bit;
+      r = (r >> 1) + bit;
+    } else {
+      r >>= 1;
+    }
+    bit >>= 2;
+  }
+  return (int64_t)r;
+}
+
+/* The window in the gravity frame, step by step as features.py gravity_frame(). */
+static void gravity_frame(int32_t w[MOTION_WINDOW][MOTION_AXES]) {
+  const int64_t q14 = (int64_t)1 << 14;
+  int64_t sum[3] = {0, 0, 0};
+  for (int i = 0; i < MOTION_WINDOW; ++i)
+    for (int a = 0; a < 3; ++a) sum[a] += w[i][a];
+  if (div_round(sum[2], MOTION_WINDOW) < 0) { /* upside down: turn 180 degrees about x first */
+    for (int i = 0; i < MOTION_WINDOW; ++i)
+      for (int a = 0; a < MOTION_AXES; a += 3) {
+        w[i][a + 1] = -w[i][a + 1];
+        w[i][a + 2] = -w[i][a + 2];
+      }
+    sum[1] = -sum[1];
+    sum[2] = -sum[2];
+  }
+  int64_t m[3];
+  for (int a = 0; a < 3; ++a) m[a] = div_round(sum[a], MOTION_WINDOW);
+  int64_t norm = isqrt64((uint64_t)(m[0] * m[0] + m[1] * m[1] + m[2] * m[2]));
+  int64_t ux = 0, uy = 0, uz = q14;
+  if (norm < MOTION_MIN_GRAVITY) {
+    norm = 1000;
+  } else {
+    ux = div_round(m[0] * q14, norm);
+    uy = div_round(m[1] * q14, norm);
+    uz = div_round(m[2] * q14, norm);
+  }
+  const int64_t k = q14 + uz;
+  const int64_t rxy = -div_round(ux * uy, k);
+  const int64_t rot[3][3] = {
+      {q14 - div_round(ux * ux, k), rxy, -ux},
+      {rxy, q14 - div_round(uy * uy, k), -uy},
+      {ux, uy, uz},
+  };
+  uint64_t power = 0;
+  for (int i = 0; i < MOTION_WINDOW; ++i) {
+    int64_t d[3], out[3];
+    for (int a = 0; a < 3; ++a) d[a] = w[i][a] - m[a];
+    for (int r = 0; r < 3; ++r) {
+      int64_t acc = rot[r][0] * d[0] + rot[r][1] * d[1] + rot[r][2] * d[2];
+      out[r] = div_round(acc * 1000, norm * q14);
+      power += (uint64_t)(out[r] * out[r]);
+    }
+    for (int a = 3; a < MOTION_AXES; a += 3) {
+      int64_t g[3] = {w[i][a], w[i][a + 1], w[i][a + 2]};
+      for (int r = 0; r < 3; ++r)
+        w[i][a + r] = div_round(rot[r][0] * g[0] + rot[r][1] * g[1] + rot[r][2] * g[2], q14);
+    }
+    for (int a = 0; a < 3; ++a) w[i][a] = (int32_t)out[a];
+  }
+#if MOTION_RMS
+  int64_t rms = isqrt64(power / MOTION_WINDOW);
+  if (rms < MOTION_RMS_FLOOR) rms = MOTION_RMS_FLOOR;
+  for (int i = 0; i < MOTION_WINDOW; ++i)
+    for (int a = 0; a < 3; ++a) w[i][a] = div_round((int64_t)w[i][a] * MOTION_RMS, rms);
+#endif
+  for (int i = 0; i < MOTION_WINDOW; ++i)
+    for (int a = 0; a < MOTION_AXES; ++a)
+      w[i][a] = w[i][a] > MOTION_CLIP ? MOTION_CLIP : (w[i][a] < -MOTION_CLIP ? -MOTION_CLIP : w[i][a]);
+}
+#endif
+
 void motion_window_int8(const MotionFeatures* m, int8_t* out) {
   const int64_t half = (int64_t)1 << (MOTION_INPUT_SHIFT - 1);
+  static int32_t window[MOTION_WINDOW][MOTION_AXES];
+  for (int i = 0; i < MOTION_WINDOW; ++i)
+    for (int a = 0; a < MOTION_AXES; ++a) window[i][a] = m->ring[(m->head + i) % MOTION_WINDOW][a];
+#if MOTION_ALIGN_GRAVITY
+  gravity_frame(window);
+#endif
   for (int i = 0; i < MOTION_WINDOW; ++i) {
-    const int32_t* row = m->ring[(m->head + i) % MOTION_WINDOW];
     for (int a = 0; a < MOTION_AXES; ++a) {
-      int64_t p = (int64_t)row[a] * MOTION_INPUT_MULTIPLIER;
+      int64_t p = (int64_t)window[i][a] * MOTION_INPUT_MULTIPLIER;
       int64_t mag = ((p < 0 ? -p : p) + half) >> MOTION_INPUT_SHIFT;
       int64_t q = (p < 0 ? -mag : mag) + MOTION_INPUT_ZERO_POINT;
       out[i * MOTION_AXES + a] = (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));

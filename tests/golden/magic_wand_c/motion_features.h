@@ -15,6 +15,10 @@ extern "C" {
 #define MOTION_AXES 3
 #define MOTION_STRIDE 4
 #define MOTION_CLIP 4000
+#define MOTION_ALIGN_GRAVITY 1
+#define MOTION_MIN_GRAVITY 250
+#define MOTION_RMS 400
+#define MOTION_RMS_FLOOR 150
 #define MOTION_INPUT_MULTIPLIER 541201LL
 #define MOTION_INPUT_SHIFT 24
 #define MOTION_INPUT_ZERO_POINT (-3)
@@ -34,7 +38,7 @@ void motion_init(MotionFeatures* m);
    Returns 1 when a new inference is due (every MOTION_STRIDE bins once the window is full). */
 int motion_push(MotionFeatures* m, const float* values, uint64_t t_us);
 
-/* Writes the window, oldest bin first, as int8 model input (MOTION_WINDOW * MOTION_AXES bytes). */
+/* Writes the window, oldest bin first (in the gravity frame when MOTION_ALIGN_GRAVITY), as int8 model input (MOTION_WINDOW * MOTION_AXES bytes). */
 void motion_window_int8(const MotionFeatures* m, int8_t* out);
 
 #ifdef __cplusplus

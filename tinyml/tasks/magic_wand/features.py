@@ -5,8 +5,12 @@ The device path, mirrored here step by step:
    lroundf(value * channel_scale), clipped to ±clip (C's lroundf: half away from zero);
 2. readings are averaged into bins of 1/rate_hz by their device timestamps (µs);
    an empty bin repeats the previous value;
-3. the last `window` bins, oldest first, form the model input;
-4. int8 input = zero_point + round_half_away(fixed * multiplier / 2**shift), clamped.
+3. the last `window` bins, oldest first, form the window;
+4. gravity frame (align_gravity): the window's mean acceleration is taken as gravity; the motion
+   (readings minus that mean) is rotated so gravity points along +z and scaled so it reads 1 g, and
+   then scaled to a common loudness (motion_rms), so the board's mounting, tilt and calibration
+   and the size of the gesture drop out; all in integers with an exact integer square root;
+5. int8 input = zero_point + round_half_away(fixed * multiplier / 2**shift), clamped.
 
 Training feeds the float model `fixed / 1000`, which the int8 step approximates to one LSB.
 Nothing here uses floating point after step 1, and step 1 is a single IEEE multiply.
@@ -40,6 +44,14 @@ class MotionFeatures:
     """Fixed-point units per deg/s."""
     clip: int = 4000
     """Fixed-point values are clipped to ±clip (±4 g, ±2000 deg/s)."""
+    align_gravity: bool = True
+    """Feed the model the motion in the gravity frame (see step 4), so it does not depend on how the
+    board is mounted or held; False feeds the raw window."""
+    motion_rms: int = 400
+    """With align_gravity: the window's accelerometer motion is scaled to this RMS (fixed-point units,
+    400 = 0.4 g), so small and large drawings of a gesture look alike; 0 turns it off."""
+    motion_rms_floor: int = 150
+    """Motion quieter than this RMS is scaled as if it had this RMS, so a board at rest stays quiet."""
 
     def channel_scales(self) -> np.ndarray:
         scales = [self.accel_scale] * 3 + [self.gyro_scale] * 3
@@ -104,6 +116,65 @@ def fit_window(decimated: np.ndarray, window: int, offset: int | None = None) ->
     return decimated[idx]
 
 
+Q14 = 1 << 14
+MIN_GRAVITY = 250  # a window whose mean is under 0.25 g (free fall, a dead sensor) is not rotated
+
+
+def isqrt(v: np.ndarray) -> np.ndarray:
+    """Exact floor(sqrt(v)) for non-negative int64 (the C code computes it bit by bit)."""
+    v = np.asarray(v, dtype=np.int64)
+    r = np.floor(np.sqrt(v.astype(np.float64))).astype(np.int64)
+    r -= (r * r > v).astype(np.int64)
+    r += ((r + 1) * (r + 1) <= v).astype(np.int64)
+    return r
+
+
+def gravity_frame(windows: np.ndarray, cfg: MotionFeatures) -> np.ndarray:
+    """(..., window, axes) fixed-point windows → the same windows in the gravity frame (step 4).
+
+    Per window: m = mean reading; if m_z < 0 the window is first turned 180° about x (so the rotation
+    below never divides by ~0); u = m / |m| in Q14; R (Rodrigues, rotating u onto +z) in Q14;
+    accelerometer motion d = R (x - m) * 1000 / |m|, then d * motion_rms / max(rms(d), floor);
+    gyroscope axes are rotated by R only. Every step rounds half away from zero, as the C does.
+    """
+    w = np.asarray(windows, dtype=np.int64)
+    if not cfg.align_gravity:
+        return w.astype(np.int32)
+    shape = w.shape
+    w = w.reshape(-1, shape[-2], shape[-1]).copy()
+    n_win = w.shape[1]
+    flip = _div_round(w[:, :, :3].sum(axis=1), n_win)[:, 2] < 0
+    sign = np.where(flip, -1, 1)[:, None]
+    for start in range(0, w.shape[2], 3):
+        w[:, :, start + 1] *= sign
+        w[:, :, start + 2] *= sign
+    m = _div_round(w[:, :, :3].sum(axis=1), n_win)  # (N, 3)
+    norm = isqrt((m * m).sum(axis=1))
+    weak = norm < MIN_GRAVITY
+    norm = np.where(weak, FIXED_PER_UNIT, norm)
+    u = _div_round(m * Q14, norm[:, None])
+    u = np.where(weak[:, None], np.array([0, 0, Q14]), u)
+    ux, uy, uz = u[:, 0], u[:, 1], u[:, 2]
+    k = Q14 + uz
+    rxy = -_div_round(ux * uy, k)
+    rot = np.stack([
+        np.stack([Q14 - _div_round(ux * ux, k), rxy, -ux], axis=1),
+        np.stack([rxy, Q14 - _div_round(uy * uy, k), -uy], axis=1),
+        np.stack([ux, uy, uz], axis=1),
+    ], axis=1)  # (N, 3, 3) in Q14
+    motion = w[:, :, :3] - m[:, None, :]
+    out = np.empty_like(w)
+    out[:, :, :3] = _div_round(np.einsum("nij,ntj->nti", rot, motion) * FIXED_PER_UNIT,
+                               (norm * Q14)[:, None, None])
+    if cfg.motion_rms:
+        power = (out[:, :, :3] ** 2).sum(axis=(1, 2)) // n_win
+        rms = np.maximum(isqrt(power), cfg.motion_rms_floor)
+        out[:, :, :3] = _div_round(out[:, :, :3] * cfg.motion_rms, rms[:, None, None])
+    for start in range(3, w.shape[2], 3):
+        out[:, :, start:start + 3] = _div_round(np.einsum("nij,ntj->nti", rot, w[:, :, start:start + 3]), Q14)
+    return np.clip(out, -cfg.clip, cfg.clip).astype(np.int32).reshape(shape)
+
+
 def input_multiplier(scale: float) -> int:
     """Integer multiplier so that q = zp + round(fixed * m / 2**INPUT_SHIFT) ≈ fixed / (1000 * scale) + zp."""
     return int(round((1 << INPUT_SHIFT) / (FIXED_PER_UNIT * float(scale))))
@@ -141,6 +212,7 @@ def stream_windows(values: np.ndarray, t_us: np.ndarray, cfg: MotionFeatures, mu
         if emitted >= cfg.window:
             last_point = emitted - (emitted - cfg.window) % cfg.stride
             if last_point > before:
-                out.append((i, quantize_fixed(dec[emitted - cfg.window:emitted], multiplier, zero_point)))
+                window = gravity_frame(dec[emitted - cfg.window:emitted], cfg)
+                out.append((i, quantize_fixed(window, multiplier, zero_point)))
         before = emitted
     return out

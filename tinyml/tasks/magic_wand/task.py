@@ -43,6 +43,9 @@ class MagicWandConfig:
     """Augmented copies of each training gesture (time warp, scale, rotation, noise, shift)."""
     augment_rotation: float = 0.25
     """Largest random rotation per axis in radians; raise it when people hold the board differently."""
+    augment_yaw: float = 3.1416
+    """Largest random turn about the recording's gravity axis in radians (π: any heading), so a gesture
+    drawn facing another way, or with the board turned on the table, still looks the same."""
     synthetic_negatives: int = 300
     """Generated negative recordings (idle, random motion, shaking, other strokes) added to the training
     split only, so the model learns what is not a gesture from few recorded negatives; 3-axis models
@@ -59,14 +62,33 @@ def _rotation(angles: np.ndarray) -> np.ndarray:
     return rot(*angles)
 
 
-def augment(sample: MotionSample, rng: np.random.Generator, max_rotation: float = 0.25) -> np.ndarray:
-    """One augmented copy (float readings at the sample's rate): time warp, scale, rotation, noise."""
+def turn_about_gravity(data: np.ndarray, angle: float) -> np.ndarray:
+    """Readings turned by `angle` about their mean acceleration (gravity), each 3-axis group alike."""
+    g = data[:, :3].astype(np.float64).mean(axis=0)
+    norm = np.linalg.norm(g)
+    if norm < 1e-6:
+        return data
+    k = g / norm
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    r = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+    out = data.astype(np.float64).copy()
+    for start in range(0, out.shape[1], 3):
+        out[:, start:start + 3] = out[:, start:start + 3] @ r.T
+    return out
+
+
+def augment(sample: MotionSample, rng: np.random.Generator, max_rotation: float = 0.25,
+            max_yaw: float = 0.0) -> np.ndarray:
+    """One augmented copy (float readings at the sample's rate): time warp, turn about gravity, scale,
+    rotation, noise."""
     data = sample.data
     n = len(data)
     warp = rng.uniform(0.8, 1.25)
     m = max(4, int(round(n * warp)))
     src = np.linspace(0, n - 1, m)
     out = np.stack([np.interp(src, np.arange(n), data[:, a]) for a in range(data.shape[1])], axis=1)
+    if max_yaw:
+        out = turn_about_gravity(out, rng.uniform(-max_yaw, max_yaw))
     r = _rotation(rng.uniform(-max_rotation, max_rotation, 3))
     for start in range(0, out.shape[1], 3):
         out[:, start:start + 3] = out[:, start:start + 3] @ r.T
@@ -99,6 +121,9 @@ class MagicWandTask(Task):
 
     def check_config(self, cfg: MagicWandConfig) -> None:
         check_class_labels(cfg.labels)
+        f = cfg.features
+        if f.align_gravity and f.motion_rms and f.motion_rms_floor < 1:
+            raise TinyMLError("features.motion_rms_floor must be at least 1 when features.motion_rms is on")
         if cfg.negative_label and cfg.negative_label not in cfg.labels:
             raise TinyMLError(f"negative label '{cfg.negative_label}' is not among the labels {list(cfg.labels)}")
 
@@ -133,7 +158,8 @@ class MagicWandTask(Task):
 
     def examples(self, samples: list[MotionSample], cfg: MagicWandConfig, augment_copies: int = 0,
                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(N, window, axes) int32 windows and int labels; with augment_copies, random copies per sample."""
+        """(N, window, axes) int32 model windows (in the gravity frame unless turned off) and int labels;
+        with augment_copies, random copies per sample."""
         rng = np.random.default_rng(seed)
         index = {label: i for i, label in enumerate(cfg.labels)}
         xs, ys = [], []
@@ -141,13 +167,13 @@ class MagicWandTask(Task):
             xs.append(sample_fixed(s.data, s.rate_hz, cfg.features))
             ys.append(index[s.label])
             for _ in range(augment_copies):
-                data = augment(s, rng, cfg.augment_rotation)
+                data = augment(s, rng, cfg.augment_rotation, cfg.augment_yaw)
                 length = int(np.ceil(len(data) * cfg.features.rate_hz / s.rate_hz))
                 lo, hi = sorted((0, cfg.features.window - length))
                 offset = int(rng.integers(lo - 2, hi + 3))
                 xs.append(sample_fixed(data, s.rate_hz, cfg.features, offset))
                 ys.append(index[s.label])
-        return np.stack(xs), np.asarray(ys, dtype=np.int64)
+        return mf.gravity_frame(np.stack(xs), cfg.features), np.asarray(ys, dtype=np.int64)
 
     def model_inputs(self, fixed: np.ndarray) -> np.ndarray:
         """Float model input (N, window, 1, axes) from fixed-point windows."""
@@ -192,6 +218,8 @@ class MagicWandTask(Task):
         motion = {
             "rate_hz": f.rate_hz, "window": f.window, "axes": f.axes, "stride": f.stride, "clip": f.clip,
             "channel_scales": [int(v) for v in f.channel_scales()],
+            "align_gravity": int(f.align_gravity), "min_gravity": mf.MIN_GRAVITY, "motion_rms": f.motion_rms,
+            "motion_rms_floor": f.motion_rms_floor,
             "multiplier": mf.input_multiplier(tin.scale), "shift": mf.INPUT_SHIFT, "zero_point": tin.zero_point,
         }
         detector = self.detector(cfg, info)
