@@ -186,6 +186,9 @@ class PlainBoard(PtyDevice):
         self._make_link("plainboard")
         self.gestures_sent = 0
         self.stop_flag = threading.Event()
+        # like IMU_Capture's `while (!Serial);`: print nothing until the host has the port open
+        # (opening a port flushes what came before, so a sketch that talks first loses its header)
+        self.host_ready = threading.Event()
         self._open_pty()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -197,8 +200,17 @@ class PlainBoard(PtyDevice):
         except OSError:
             return False
 
+    def opener(self, baud: int = 115200):
+        """A port opener for run_capture that tells the board the host is listening."""
+        from tinyml.capture.port import open_port
+
+        port = open_port(self.path, baud)
+        self.host_ready.set()
+        return port
+
     def _run(self):
         rng = np.random.default_rng(0)
+        self.host_ready.wait(10)
         self._write(self.header + b"\r\n")
         while not self.stop_flag.is_set():
             for i in range(self.rows):
@@ -211,10 +223,12 @@ class PlainBoard(PtyDevice):
                 time.sleep(1.0 / self.rate)
                 if self.unplug_after is not None and self.gestures_sent == self.unplug_after and i == self.rows // 2:
                     self.unplug_after = None
+                    self.host_ready.clear()
                     for fd in (self.master, self.slave):
                         os.close(fd)
                     time.sleep(self.replug_after)
                     self._open_pty()
+                    self.host_ready.wait(10)
                     self._write(self.header + b"\r\n")
                     break
             else:

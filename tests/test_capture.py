@@ -408,7 +408,7 @@ def _plain(board, tmp_path, **kw):
                           seconds=kw.pop("seconds", 0.1), plain=True, plain_axes=6, data_timeout=2.0,
                           reconnect_timeout=3.0, **kw)
     lines = []
-    summary = run_capture(opts, lambda: open_port(board.path, 115200), progress=lines.append)
+    summary = run_capture(opts, board.opener, progress=lines.append)
     return summary, lines
 
 

@@ -1,11 +1,13 @@
 """Synthetic magic-wand recordings: the embedded default data for `tinyml demo`.
 
-The wand tip traces W (wing), O (ring) and L (slope) strokes in a roughly vertical plane in
-front of the user, with minimum-jerk timing between corners. Size, speed, tilt of the plane,
-the way the board is held and handedness (mirrored strokes) vary per gesture. The
-accelerometer reads specific force (motion minus gravity, so 1 g on the up axis at rest)
-in the board's frame, plus bias and noise. Negatives are idle hands, random smooth motion,
-shaking and other strokes (lines, V, Z). Deterministic for a seed.
+The wand tip traces W (wing), O (ring) and L (slope) strokes on a roughly vertical plane in
+front of the user, with minimum-jerk timing between corners. Most gestures are swung from the
+wrist or elbow, so the board turns with the wand and gravity's share on its axes swings; the rest
+move the board without turning it. Size, speed, reach, tilt of the plane, the way the board sits
+on the wand and handedness (mirrored strokes) vary per gesture. The accelerometer reads specific
+force (motion minus gravity, so 1 g on the up axis at rest) in the board's frame, plus bias and
+noise. Negatives are idle hands, random smooth motion, shaking and other strokes (lines, V, Z).
+Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ OTHER_STROKES = [
 ]
 
 
+# Gestures are swung from the wrist or elbow (the board turns, so gravity's share on each axis
+# swings, as in the TF wand recordings) or, for the rest, moved without turning (as on the Nuvoton
+# board); sizes and speeds span both. Measured against the real sets in bench_magic_wand.
+SWING_SHARE = 0.7
+DRAW_SECONDS = (1.2, 2.6)  # time to draw one letter
+ARM = (0.2, 0.7)  # pivot (wrist, elbow) to board, metres
+REACH = (0.8, 1.2)  # pivot to the drawing plane, metres
+SIZE = (0.6, 1.4)  # letter height on that plane, metres: the wand swings about ±14° to ±41°
+
+
 def _min_jerk(tau: np.ndarray) -> np.ndarray:
     return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
 
@@ -47,7 +59,9 @@ def _polyline(points, n: int) -> np.ndarray:
 
 
 def _circle(n: int, clockwise: bool) -> np.ndarray:
-    angle = 2 * np.pi * _min_jerk(np.linspace(0, 1, n))
+    t = np.linspace(0, 1, n)
+    speed = _min_jerk(np.clip(np.minimum(t, 1 - t) / 0.15, 0, 1)) + 1e-9  # steady, with smooth start and stop
+    angle = 2 * np.pi * np.cumsum(speed) / speed.sum()
     sign = -1.0 if clockwise else 1.0
     start = np.pi / 2
     return 0.5 + 0.5 * np.stack([np.cos(start + sign * angle), np.sin(start + sign * angle)], axis=1)
@@ -80,6 +94,32 @@ def _to_accelerometer(pos_world: np.ndarray, rate_hz: float, rng: np.random.Gene
     return readings.astype(np.float32)
 
 
+def _swing_readings(plane_uv: np.ndarray, size: float, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+    """A wand swung from the wrist or elbow so its tip traces plane_uv on a vertical plane ahead:
+    the board turns with the wand (so gravity's share on each axis swings) and moves along an arc.
+    → board-frame accelerometer readings in g."""
+    aspect = rng.uniform(0.75, 1.3)
+    u = (plane_uv[:, 0] - 0.5) * size * aspect
+    v = (plane_uv[:, 1] - 0.5) * size
+    reach = rng.uniform(*REACH)  # pivot to drawing plane, metres
+    aim = np.tan(rng.uniform(-0.5, 0.5)) * reach  # pointing a little up or down
+    target = np.stack([u, np.full_like(u, reach), v + aim], axis=1)
+    target = target @ _rotation(rng.uniform(-0.35, 0.35), 0.0, rng.uniform(-0.3, 0.3)).T
+    forward = target / np.linalg.norm(target, axis=1, keepdims=True)
+    arm = rng.uniform(*ARM)  # pivot to board, metres
+    dt = 1.0 / rate_hz
+    force = np.gradient(np.gradient(arm * forward, dt, axis=0), dt, axis=0) + np.array([0.0, 0.0, G])
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    up = np.cross(right, forward)
+    frames = np.stack([right, forward, up], axis=2)  # columns: board x, y, z in the world
+    mount = _rotation(*rng.normal(0, 0.35, 3))  # how the board sits on the wand
+    readings = np.einsum("ji,nj->ni", mount, np.einsum("nji,nj->ni", frames, force)) / G
+    readings += rng.uniform(-0.03, 0.03, 3)
+    readings += rng.normal(0, rng.uniform(0.008, 0.03), readings.shape)
+    return readings.astype(np.float32)
+
+
 def _stroke(plane_uv: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
     """Plane coordinates (n, 2) in [0, 1] → world metres, plane tilted and turned."""
     aspect = rng.uniform(0.75, 1.3)
@@ -96,7 +136,7 @@ def _with_rest(path: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np
 
 
 def _gesture(label: str, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
-    n = int(rng.uniform(0.8, 1.7) * rate_hz)
+    n = int(rng.uniform(*DRAW_SECONDS) * rate_hz)
     mirrored = rng.random() < 0.3  # left-handed users mirror the strokes
     if label == "ring":
         uv = _circle(n, clockwise=not mirrored)
@@ -104,6 +144,8 @@ def _gesture(label: str, rate_hz: float, rng: np.random.Generator) -> np.ndarray
         uv = _polyline(SHAPES[label], n)
         if mirrored:
             uv[:, 0] = 1 - uv[:, 0]
+    if rng.random() < SWING_SHARE:
+        return _swing_readings(_with_rest(uv, rate_hz, rng), rng.uniform(*SIZE), rate_hz, rng)
     world = _stroke(uv, rng.uniform(0.15, 0.45), rng)
     return _to_accelerometer(_with_rest(world, rate_hz, rng), rate_hz, rng)
 
@@ -123,8 +165,8 @@ def _negative(rate_hz: float, rng: np.random.Generator) -> np.ndarray:
         f = rng.uniform(3, 7)
         world = rng.normal(0, 0.02, 3) * np.sin(2 * np.pi * f * t)[:, None]
     else:  # another stroke
-        stroke = OTHER_STROKES[rng.integers(len(OTHER_STROKES))]
-        world = _with_rest(_stroke(_polyline(stroke, n), rng.uniform(0.15, 0.45), rng), rate_hz, rng)
+        stroke = _polyline(OTHER_STROKES[rng.integers(len(OTHER_STROKES))], n)
+        world = _with_rest(_stroke(stroke, rng.uniform(0.15, 0.45), rng), rate_hz, rng)
     return _to_accelerometer(world, rate_hz, rng)
 
 
