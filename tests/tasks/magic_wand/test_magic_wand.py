@@ -77,3 +77,31 @@ def test_generated_negatives_join_training_only():
     assert TASK.extra_training(MagicWandConfig(synthetic_negatives=0)) == []
     no_negative = MagicWandConfig(labels=("punch", "flex"), negative_label="", synthetic_negatives=12)
     assert TASK.extra_training(no_negative) == []
+
+
+def test_generated_gestures_come_in_both_drawing_styles():
+    """synthetic_gestures adds wing/ring/slope swung from the wrist (the board turns: the direction of
+    gravity in the board's frame swings) and carried (it barely turns), for the training split only."""
+    import numpy as np
+
+    cfg = MagicWandConfig(synthetic_negatives=0, synthetic_gestures=20)
+    extra = TASK.extra_training(cfg)
+    assert len(extra) == 60 and {s.label for s in extra} == {"wing", "ring", "slope"}
+
+    def tilt_degrees(sample):  # largest angle between the slowly-varying reading and its mean
+        k = max(1, int(sample.rate_hz * 0.2))
+        slow = np.stack([np.convolve(sample.data[:, a], np.ones(k) / k, mode="valid") for a in range(3)], axis=1)
+        mean = sample.data.mean(axis=0)
+        cos = slow @ mean / (np.linalg.norm(slow, axis=1) * np.linalg.norm(mean))
+        return float(np.degrees(np.arccos(np.clip(cos, -1, 1))).max())
+
+    from tinyml.tasks.magic_wand.synthetic import synthetic_wand
+
+    def median_tilt(swing_share):
+        gestures = synthetic_wand(20, 1, labels=("wing", "ring", "slope"), negative_label="", swing_share=swing_share)
+        return float(np.median([tilt_degrees(s) for s in gestures]))
+
+    assert median_tilt(1.0) > 1.5 * median_tilt(0.0)  # swung gestures turn the board, carried ones barely
+    assert TASK.extra_training(MagicWandConfig(synthetic_negatives=0)) == []
+    punch = MagicWandConfig(labels=("punch", "flex"), negative_label="", synthetic_gestures=20)
+    assert TASK.extra_training(punch) == []  # the generator cannot draw these

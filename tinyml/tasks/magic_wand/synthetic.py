@@ -21,6 +21,7 @@ SHAPES = {
     "wing": [(0.0, 1.0), (0.25, 0.0), (0.5, 0.7), (0.75, 0.0), (1.0, 1.0)],
     "slope": [(0.0, 1.0), (0.0, 0.0), (0.8, 0.0)],
 }
+GESTURES = ("wing", "ring", "slope")  # what the generator can draw
 OTHER_STROKES = [
     [(0.0, 0.5), (1.0, 0.5)],                       # horizontal line
     [(0.5, 1.0), (0.5, 0.0)],                       # vertical line
@@ -135,7 +136,7 @@ def _with_rest(path: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np
     return np.concatenate([before, path, after])
 
 
-def _gesture(label: str, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+def _gesture(label: str, rate_hz: float, rng: np.random.Generator, swing_share: float = SWING_SHARE) -> np.ndarray:
     n = int(rng.uniform(*DRAW_SECONDS) * rate_hz)
     mirrored = rng.random() < 0.3  # left-handed users mirror the strokes
     if label == "ring":
@@ -144,7 +145,7 @@ def _gesture(label: str, rate_hz: float, rng: np.random.Generator) -> np.ndarray
         uv = _polyline(SHAPES[label], n)
         if mirrored:
             uv[:, 0] = 1 - uv[:, 0]
-    if rng.random() < SWING_SHARE:
+    if rng.random() < swing_share:
         return _swing_readings(_with_rest(uv, rate_hz, rng), rng.uniform(*SIZE), rate_hz, rng)
     world = _stroke(uv, rng.uniform(0.15, 0.45), rng)
     return _to_accelerometer(_with_rest(world, rate_hz, rng), rate_hz, rng)
@@ -172,9 +173,10 @@ def _negative(rate_hz: float, rng: np.random.Generator) -> np.ndarray:
 
 def synthetic_wand(n_per_class: int, seed: int = 0, rate_hz: float = 100.0,
                    labels: tuple[str, ...] = ("wing", "ring", "slope", "negative"),
-                   negative_label: str = "negative") -> list[MotionSample]:
-    """n_per_class gestures per label, as MotionSamples in g at rate_hz; person = 'synthetic-<k>'."""
-    unknown = [label for label in labels if label != negative_label and label not in SHAPES and label != "ring"]
+                   negative_label: str = "negative", swing_share: float = SWING_SHARE) -> list[MotionSample]:
+    """n_per_class gestures per label, as MotionSamples in g at rate_hz; person = 'synthetic-<k>'.
+    swing_share: the share of gestures swung (the board turns) rather than carried."""
+    unknown = [label for label in labels if label != negative_label and label not in GESTURES]
     if unknown:
         from tinyml.errors import TinyMLError
 
@@ -184,7 +186,7 @@ def synthetic_wand(n_per_class: int, seed: int = 0, rate_hz: float = 100.0,
     samples = []
     for i in range(n_per_class):
         for label in labels:
-            data = _negative(rate_hz, rng) if label == negative_label else _gesture(label, rate_hz, rng)
+            data = _negative(rate_hz, rng) if label == negative_label else _gesture(label, rate_hz, rng, swing_share)
             samples.append(MotionSample(data, rate_hz, label, f"synthetic-{i % 5}", f"synthetic:{seed}:{label}:{i}"))
     return samples
 

@@ -50,6 +50,10 @@ class MagicWandConfig:
     """Generated negative recordings (idle, random motion, shaking, other strokes) added to the training
     split only, so the model learns what is not a gesture from few recorded negatives; 3-axis models
     with a negative label; 0 turns this off."""
+    synthetic_gestures: int = 0
+    """Generated gestures per class (wing, ring, slope) added to the training split only, drawn both
+    ways people draw them: swung from the wrist (the board turns) and carried (it does not). For
+    recordings made in one style; 3-axis models whose gestures the generator knows; 0 turns it off."""
     val_fraction: float = 0.2
     """Held-out fraction: whole recorders when there are 3 or more, else a stratified sample."""
     seed: int = 0
@@ -143,11 +147,18 @@ class MagicWandTask(Task):
         return samples
 
     def extra_training(self, cfg: MagicWandConfig) -> list[MotionSample]:
-        from tinyml.tasks.magic_wand.synthetic import synthetic_negatives
+        from tinyml.tasks.magic_wand.synthetic import GESTURES, synthetic_negatives, synthetic_wand
 
-        if not cfg.synthetic_negatives or cfg.negative_label not in cfg.labels or cfg.features.axes != 3:
+        if cfg.features.axes != 3:
             return []
-        return synthetic_negatives(cfg.synthetic_negatives, cfg.seed, label=cfg.negative_label)
+        extra = []
+        if cfg.synthetic_negatives and cfg.negative_label in cfg.labels:
+            extra += synthetic_negatives(cfg.synthetic_negatives, cfg.seed, label=cfg.negative_label)
+        gestures = tuple(label for label in cfg.labels if label != cfg.negative_label)
+        if cfg.synthetic_gestures and set(gestures) <= set(GESTURES):
+            extra += synthetic_wand(cfg.synthetic_gestures, cfg.seed + 1, labels=gestures, negative_label="",
+                                    swing_share=0.5)
+        return extra
 
     def synthetic(self, cfg: MagicWandConfig, n_per_class: int, seed: int) -> list[MotionSample]:
         from tinyml.tasks.magic_wand.synthetic import synthetic_wand
