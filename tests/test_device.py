@@ -136,6 +136,8 @@ def test_trained_demo_sketches_are_bit_exact_on_the_board(board_lib, demo_runs, 
     assert report.comparison.compared >= 30 or task == "person_detection"
     assert report.comparison.identical == report.comparison.compared > 0
     assert report.printed == report.expected
+    if task == "magic_wand":  # the board's gravity-frame features are Python's, byte for byte
+        assert report.inputs_match is True
 
 
 def test_a_model_slower_than_its_stream_is_reported():
@@ -162,6 +164,28 @@ def test_real_wand_recording_through_the_imu_sketch(board_lib, demo_runs, shared
     assert report.comparison.compared >= 30
     assert report.comparison.identical == report.comparison.compared
     assert report.printed == report.expected
+    assert report.inputs_matching == report.expected_inputs == report.comparison.compared
+
+
+def test_board_inputs_are_checked_against_python_position_by_position():
+    from tinyml.device.emulate import Invocation, inputs_matching
+
+    def inv(data: bytes):
+        return Invocation(inputs=(data,), outputs=(b"",), instructions=0, status=0)
+
+    board = [inv(b"\x01\x02"), inv(b"\x03\x04"), inv(b"\x05\x06")]
+    assert inputs_matching((b"\x01\x02", b"\x03\x04", b"\x05\x06"), board) == 3
+    assert inputs_matching((b"\x01\x02", b"\x03\x05", b"\x05\x06"), board) == 2  # one byte off
+    assert inputs_matching((b"\x03\x04", b"\x05\x06"), board) == 0  # shifted by one inference
+    assert inputs_matching(None, board) is None
+    from tinyml.device.emulate import Comparison
+    from tinyml.on_board import EmulationReport
+
+    def report(matching):
+        return EmulationReport("lib", None, "case", Comparison(3, 3, 0, (100,) * 3), [], None,
+                               expected_inputs=3, inputs_matching=matching)
+
+    assert report(3).ok and not report(2).ok  # equal outputs are not enough when the features differ
 
 
 def _dense_model(per_channel: bool) -> bytes:

@@ -187,6 +187,10 @@ def _print_emulation(report, board) -> None:
           f"(flash {report.image.flash_bytes:,} B, RAM {report.image.ram_bytes:,} B)")
     print(f"    Invoke(): {c.identical}/{c.compared} outputs byte-identical to the host's TFLM"
           + (f" (worst difference {c.max_abs_diff} int8 steps)" if c.identical != c.compared else ""))
+    if report.expected_inputs is not None:
+        state = "equal to" if report.inputs_match else "DIFFERENT from"
+        print(f"    model inputs from the board's feature code: {report.inputs_matching}/{c.compared} {state} "
+              f"Python's {report.expected_inputs}")
     print(f"    {c.median_instructions:,} instructions per inference ≈ {d['latency_ms_estimate']:.1f} ms "
           f"({d['latency_assumption']})")
     if report.keeps_up(board.clock_hz) is False:

@@ -73,6 +73,16 @@ class EmulationReport:
     """Lines Python predicts (None when not predicted)."""
     inference_every_ms: float | None = None
     """How often the sketch runs the model on a live stream (None: not a stream)."""
+    expected_inputs: int | None = None
+    """Model inputs Python predicted for the recording (None when not predicted)."""
+    inputs_matching: int | None = None
+    """Of those, how many the board's feature code produced byte for byte, in order."""
+
+    @property
+    def inputs_match(self) -> bool | None:
+        if self.expected_inputs is None:
+            return None
+        return self.inputs_matching == self.expected_inputs == self.comparison.compared
 
     def keeps_up(self, clock_hz: float) -> bool | None:
         """Whether one inference fits between two on the board (None without a stream or a count)."""
@@ -88,7 +98,8 @@ class EmulationReport:
     @property
     def ok(self) -> bool:
         c = self.comparison
-        return c.compared > 0 and c.identical == c.compared and self.lines_match is not False
+        return (c.compared > 0 and c.identical == c.compared and self.lines_match is not False
+                and self.inputs_match is not False)
 
     def as_dict(self, clock_hz: float) -> dict:
         median = self.comparison.median_instructions
@@ -101,6 +112,7 @@ class EmulationReport:
             "latency_assumption": f"{emulate.CORTEX_M4_CPI} cycles per instruction at {clock_hz / 1e6:g} MHz",
             "printed_lines": len(self.printed),
             "lines_match": self.lines_match,
+            "inputs_match": self.inputs_match,
             "inference_every_ms": self.inference_every_ms,
             "keeps_up": self.keeps_up(clock_hz),
         }
@@ -130,7 +142,9 @@ def emulate_sketch(sketch_dir: str | Path, library: BoardLibrary, work: Path, re
     every = task.firmware(config, read_model(model)).inference_every_ms
     return EmulationReport(library=f"{library.name} {library.version}", image=image, case=case.description,
                            comparison=comparison, printed=emulate.printed_results(run),
-                           expected=case.expected_lines, inference_every_ms=every)
+                           expected=case.expected_lines, inference_every_ms=every,
+                           expected_inputs=None if case.expected_inputs is None else len(case.expected_inputs),
+                           inputs_matching=emulate.inputs_matching(case.expected_inputs, run.invocations))
 
 
 def board_library(path: str | None, progress=None) -> BoardLibrary:

@@ -241,6 +241,17 @@ class DeviceCase:
     """Lines the sketch must print after its 'ready' line (None: only the Invoke() outputs are compared)."""
     description: str
     """One line: what the recording is."""
+    expected_inputs: tuple[bytes, ...] | None = None
+    """The model input Python computes for each inference, in order (None: not predicted); the
+    board's own feature code must produce these bytes."""
+
+
+def inputs_matching(expected: tuple[bytes, ...] | None, invocations: list[Invocation]) -> int | None:
+    """How many of the board's Invoke() inputs equal Python's features, position by position
+    (None when Python predicted none). A different count of inferences can match at most the shorter."""
+    if expected is None:
+        return None
+    return sum(inv.inputs[0] == want for inv, want in zip(invocations, expected))
 
 
 def printed_results(run: Run) -> list[str]:

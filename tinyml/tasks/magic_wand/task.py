@@ -307,7 +307,8 @@ class MagicWandTask(Task):
                     score = arduino_float(int8_score(int(sc[hit]), tout.scale, tout.zero_point), 2)
                     lines.append(f"Heard {labels[hit]} ({score})")
         return DeviceCase(Inputs(imu=imu_records(t_us, data)), lines,
-                          f"{what}: {len(data)} readings, {len(windows)} inferences")
+                          f"{what}: {len(data)} readings, {len(windows)} inferences",
+                          tuple(w.tobytes() for _, w in windows))
 
 
 TASK = MagicWandTask()
