@@ -45,6 +45,17 @@ def fit_int8(task, cfg, train, seed):
         len(tx))[:300]])))
 
 
+def person_folds(samples, people, neg_files, negative_label):
+    """Leave-one-person-out: fold k holds out person k's gestures and negative recording k (cycling),
+    → (k, person, held-out negative file, train, test)."""
+    for k, person in enumerate(people):
+        held_neg = neg_files[k % len(neg_files)]
+        is_test = [s.person == person if s.label != negative_label else s.source.startswith(held_neg + ":")
+                   for s in samples]
+        yield (k, person, held_neg, [s for s, t in zip(samples, is_test) if not t],
+               [s for s, t in zip(samples, is_test) if t])
+
+
 def score(task, cfg, tflite, test):
     from tinyml.fit import evaluate_int8
 
@@ -132,12 +143,7 @@ def main() -> None:
     print(f"magic_wand_tf: {len(tf)} samples; people {', '.join(people)}; {len(neg_files)} negative recordings")
 
     accs, fp_hits, fp_minutes, sizes, found, total = [], 0, 0.0, [], 0, 0
-    for k, person in enumerate(people):
-        held_neg = neg_files[k % len(neg_files)]
-        is_test = [s.person == person if s.label != base.negative_label else s.source.startswith(held_neg + ":")
-                   for s in tf]
-        train = [s for s, t in zip(tf, is_test) if not t]
-        test = [s for s, t in zip(tf, is_test) if t]
+    for k, person, held_neg, train, test in person_folds(tf, people, neg_files, base.negative_label):
         tflite = fit_int8(task, base, train, base.seed + k)
         sizes.append(len(tflite))
         r = score(task, base, tflite, test)
@@ -156,12 +162,8 @@ def main() -> None:
           f"model {max(sizes):,} B")
     mixed = C.replace(base, synthetic_gestures=MIXED_GESTURES)
     mixed_accs = []
-    for k, person in enumerate(people):
-        held_neg = neg_files[k % len(neg_files)]
-        is_test = [s.person == person if s.label != base.negative_label else s.source.startswith(held_neg + ":")
-                   for s in tf]
-        tflite = fit_int8(task, mixed, [s for s, t in zip(tf, is_test) if not t], base.seed + k)
-        mixed_accs.append(score(task, mixed, tflite, [s for s, t in zip(tf, is_test) if t])["accuracy"])
+    for k, _, _, train, test in person_folds(tf, people, neg_files, base.negative_label):
+        mixed_accs.append(score(task, mixed, fit_int8(task, mixed, train, base.seed + k), test)["accuracy"])
     print(f"the same with synthetic_gestures={MIXED_GESTURES}: mean {np.mean(mixed_accs):.3f}, worst "
           f"{min(mixed_accs):.3f} [{', '.join(f'{a:.3f}' for a in mixed_accs)}]")
     print(f"TF negative recordings streamed by models that never saw them: {fp_hits} false detections in "

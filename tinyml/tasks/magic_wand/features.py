@@ -143,12 +143,12 @@ def gravity_frame(windows: np.ndarray, cfg: MotionFeatures) -> np.ndarray:
     shape = w.shape
     w = w.reshape(-1, shape[-2], shape[-1]).copy()
     n_win = w.shape[1]
-    flip = _div_round(w[:, :, :3].sum(axis=1), n_win)[:, 2] < 0
-    sign = np.where(flip, -1, 1)[:, None]
+    m = _div_round(w[:, :, :3].sum(axis=1), n_win)  # (N, 3); rounding is symmetric, so it flips with w
+    sign = np.where(m[:, 2] < 0, -1, 1)[:, None]
     for start in range(0, w.shape[2], 3):
         w[:, :, start + 1] *= sign
         w[:, :, start + 2] *= sign
-    m = _div_round(w[:, :, :3].sum(axis=1), n_win)  # (N, 3)
+    m[:, 1:] *= sign
     norm = isqrt((m * m).sum(axis=1))
     weak = norm < MIN_GRAVITY
     norm = np.where(weak, FIXED_PER_UNIT, norm)
