@@ -88,6 +88,9 @@ def test_published_micro_speech_through_the_whole_sketch(board_lib, reference_mo
     assert report.comparison.compared >= 30 and report.comparison.identical == report.comparison.compared
     assert report.printed == report.expected
     assert [line.split(" (")[0] for line in report.printed] == ["Heard yes", "Heard no"]
+    # between two inferences the board runs the front end on five 20 ms slices (≈ 486 k measured)
+    assert 200_000 < report.comparison.median_between < 1_000_000
+    assert len(report.comparison.between) == report.comparison.compared - 1
 
 
 def test_published_person_model_through_the_camera_sketch(board_lib, reference_models, shared_data, tmp_path):
@@ -151,6 +154,10 @@ def test_a_model_slower_than_its_stream_is_reported():
     assert report(2_215_960, 100).keeps_up(clock) is True  # the demo tiny_conv: 43 ms
     assert report(12_548_800, 100).keeps_up(clock) is False  # a 32-wide ds_cnn: 245 ms
     assert report(12_548_800, None).keeps_up(clock) is None
+    # the sketch's own work between inferences counts too: 43 ms of model + 60 ms of features is too slow
+    slow_features = EmulationReport("lib", None, "case", Comparison(3, 3, 0, (2_215_960,) * 3, (3_072_000,) * 2),
+                                    [], None, 100)
+    assert slow_features.keeps_up(clock) is False
 
 
 def test_real_wand_recording_through_the_imu_sketch(board_lib, demo_runs, shared_data, tmp_path):
@@ -165,13 +172,15 @@ def test_real_wand_recording_through_the_imu_sketch(board_lib, demo_runs, shared
     assert report.comparison.identical == report.comparison.compared
     assert report.printed == report.expected
     assert report.inputs_matching == report.expected_inputs == report.comparison.compared
+    # the reads of four readings and the gravity-frame features of one window (≈ 56 k measured)
+    assert 10_000 < report.comparison.median_between < 200_000
 
 
 def test_board_inputs_are_checked_against_python_position_by_position():
     from tinyml.device.emulate import Invocation, inputs_matching
 
     def inv(data: bytes):
-        return Invocation(inputs=(data,), outputs=(b"",), instructions=0, status=0)
+        return Invocation(inputs=(data,), outputs=(b"",), instructions=0, work_before=0, status=0)
 
     board = [inv(b"\x01\x02"), inv(b"\x03\x04"), inv(b"\x05\x06")]
     assert inputs_matching((b"\x01\x02", b"\x03\x04", b"\x05\x06"), board) == 3

@@ -193,9 +193,15 @@ def _print_emulation(report, board) -> None:
               f"Python's {report.expected_inputs}")
     print(f"    {c.median_instructions:,} instructions per inference ≈ {d['latency_ms_estimate']:.1f} ms "
           f"({d['latency_assumption']})")
+    if c.between:
+        print(f"    the sketch's own work between two inferences (sensor reads, feature code, printing): median "
+              f"{c.median_between:,} instructions ≈ {d['between_ms_estimate']:.1f} ms, at most {max(c.between):,}"
+              + (f"; one cycle ≈ {d['cycle_ms_estimate']:.1f} ms of the {report.inference_every_ms:g} ms between "
+                 "inferences" if report.inference_every_ms else ""))
     if report.keeps_up(board.clock_hz) is False:
-        print(f"    warning: that is more than the {report.inference_every_ms:g} ms between inferences: on the board "
-              "the model cannot keep up with the live stream and input will be skipped; train a smaller model")
+        print(f"    warning: one inference cycle takes more than the {report.inference_every_ms:g} ms between "
+              "inferences: on the board the sketch cannot keep up with the live stream and input will be skipped; "
+              "train a smaller model")
     if report.expected is not None:
         state = "identical to" if report.lines_match else "DIFFERENT from"
         print(f"    printed {len(report.printed)} result lines, {state} Python's {len(report.expected)}")

@@ -87,7 +87,8 @@ def _board_figures(out: Path, rows: list[dict], board) -> None:
                 continue
         row["board"] = report.as_dict(board.clock_hz)
         print(f"[{row['task']}] emulated board: {report.comparison.identical}/{report.comparison.compared} "
-              f"identical, {row['board']['latency_ms_estimate']:.1f} ms per inference", flush=True)
+              f"identical, {row['board']['latency_ms_estimate']:.1f} ms per inference + "
+              f"{row['board']['between_ms_estimate']:.1f} ms of the sketch's own work between two", flush=True)
 
 
 def rebuild_commands(name: str, cfg, per_class: int, quick: bool, board_key: str) -> list[str]:
@@ -127,8 +128,10 @@ def report_markdown(rows: list[dict], board_title: str) -> str:
                   f"- sketch: `arduino/{r['task']}/{r['task']}.ino`",
                   *([f"- on the board (emulated Cortex-M4, {r['board']['library']}): "
                      f"{r['board']['invokes']['median_instructions']:,} instructions per inference ≈ "
-                     f"{r['board']['latency_ms_estimate']:.1f} ms ({r['board']['latency_assumption']}); "
-                     f"outputs identical to the host on {r['board']['invokes']['identical']}/"
+                     f"{r['board']['latency_ms_estimate']:.1f} ms ({r['board']['latency_assumption']}), and "
+                     f"{r['board']['invokes']['median_instructions_between']:,} instructions ≈ "
+                     f"{r['board']['between_ms_estimate']:.1f} ms of the sketch's own work (sensor reads, features, "
+                     f"printing) between two inferences; outputs identical to the host on {r['board']['invokes']['identical']}/"
                      f"{r['board']['invokes']['compared']} inputs; image text {r['board']['image']['text']:,} B, "
                      f"bss {r['board']['image']['bss']:,} B"] if "board" in r else
                     [f"- on the board: `tinyml emulate arduino/{r['task']}` measures instructions and latency "

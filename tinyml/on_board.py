@@ -84,12 +84,16 @@ class EmulationReport:
             return None
         return self.inputs_matching == self.expected_inputs == self.comparison.compared
 
+    def cycle_instructions(self) -> int:
+        """One inference cycle: the median Invoke() plus the median work between two of them."""
+        return self.comparison.median_instructions + self.comparison.median_between
+
     def keeps_up(self, clock_hz: float) -> bool | None:
-        """Whether one inference fits between two on the board (None without a stream or a count)."""
-        median = self.comparison.median_instructions
-        if self.inference_every_ms is None or not median:
+        """Whether one inference cycle (model plus the sketch's own work between inferences) fits
+        in the period between two inferences (None without a stream or a count)."""
+        if self.inference_every_ms is None or not self.comparison.median_instructions:
             return None
-        return emulate.latency_ms(median, clock_hz) <= self.inference_every_ms
+        return emulate.latency_ms(self.cycle_instructions(), clock_hz) <= self.inference_every_ms
 
     @property
     def lines_match(self) -> bool | None:
@@ -109,6 +113,8 @@ class EmulationReport:
                       "flash_bytes": self.image.flash_bytes, "ram_bytes": self.image.ram_bytes},
             "invokes": self.comparison.as_dict(),
             "latency_ms_estimate": round(emulate.latency_ms(median, clock_hz), 2),
+            "between_ms_estimate": round(emulate.latency_ms(self.comparison.median_between, clock_hz), 2),
+            "cycle_ms_estimate": round(emulate.latency_ms(self.cycle_instructions(), clock_hz), 2),
             "latency_assumption": f"{emulate.CORTEX_M4_CPI} cycles per instruction at {clock_hz / 1e6:g} MHz",
             "printed_lines": len(self.printed),
             "lines_match": self.lines_match,

@@ -62,6 +62,9 @@ class Invocation:
 
     instructions: int
     """Guest instructions the call took (resolution 40)."""
+    work_before: int
+    """Guest instructions the sketch ran since the previous Invoke() returned (or since setup()
+    ended): sensor reads, feature code, results printed; resolution 40."""
     status: int
     """TfLiteStatus returned (0 = kTfLiteOk)."""
     inputs: tuple[bytes, ...]
@@ -107,10 +110,11 @@ def _parse_invocations(data: bytes) -> list[Invocation]:
         while pos < len(data):
             if u32() != INVOKE_MAGIC:
                 raise ValueError("bad record")
+            work = u32()
             ins = blobs()
             ticks, status = u32(), u32()
             outs = blobs()
-            out.append(Invocation(ticks * INSTRUCTIONS_PER_TICK, status, ins, outs))
+            out.append(Invocation(ticks * INSTRUCTIONS_PER_TICK, work * INSTRUCTIONS_PER_TICK, status, ins, outs))
     except ValueError:
         raise TinyMLError("the emulated board's Invoke() log is damaged; the run was cut short") from None
     return out
@@ -161,15 +165,25 @@ class Comparison:
     max_abs_diff: int
     """Largest difference seen, in int8 steps."""
     instructions: tuple[int, ...]
-    """Instructions per Invoke() on the board (first one excluded from the median: caches warm up nothing here)."""
+    """Instructions per Invoke() on the board."""
+    between: tuple[int, ...] = ()
+    """Instructions the sketch ran between one Invoke() returning and the next starting (sensor
+    reads, feature code, printing), from the second Invoke() on: before the first one the sketch
+    fills its whole window."""
 
     @property
     def median_instructions(self) -> int:
         return int(np.median(self.instructions)) if self.instructions else 0
 
+    @property
+    def median_between(self) -> int:
+        return int(np.median(self.between)) if self.between else 0
+
     def as_dict(self) -> dict:
         return {"compared": self.compared, "identical": self.identical, "max_abs_diff": self.max_abs_diff,
-                "median_instructions": self.median_instructions}
+                "median_instructions": self.median_instructions,
+                "median_instructions_between": self.median_between,
+                "max_instructions_between": max(self.between, default=0)}
 
 
 def compare_with_host(model: bytes, invocations: list[Invocation]) -> Comparison:
@@ -193,7 +207,8 @@ def compare_with_host(model: bytes, invocations: list[Invocation]) -> Comparison
         identical += diff == 0
         worst = max(worst, diff)
     return Comparison(compared=len(invocations), identical=identical, max_abs_diff=worst,
-                      instructions=tuple(inv.instructions for inv in invocations))
+                      instructions=tuple(inv.instructions for inv in invocations),
+                      between=tuple(inv.work_before for inv in invocations[1:]))
 
 
 def arduino_float(number: float, digits: int = 2) -> str:

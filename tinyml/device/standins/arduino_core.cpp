@@ -263,12 +263,17 @@ bool Pump() {
 }  // namespace
 
 // Every Invoke() of the sketch goes through here (linked with --wrap): the instructions it
-// took, and its int8 inputs and outputs, so the host can compare each one with its own TFLM.
+// took, the instructions the sketch ran since the previous Invoke() returned (sensor reads,
+// feature code, printing), and its int8 inputs and outputs, so the host can compare each one
+// with its own TFLM. The log writes themselves fall outside both counts.
+static uint32_t work_since = 0;  // timer value when the sketch's own work last resumed
 extern "C" TfLiteStatus __real__ZN6tflite16MicroInterpreter6InvokeEv(tflite::MicroInterpreter* self);
 extern "C" TfLiteStatus __wrap__ZN6tflite16MicroInterpreter6InvokeEv(tflite::MicroInterpreter* self) {
+  uint32_t work = work_since - TimerNow();  // the timer counts down
   // Inputs are logged before the call: the arena planner may reuse their memory for later tensors.
   if (invokes != nullptr) {
     WriteU32(invokes, 0x4B564E49u);  // "INVK"
+    WriteU32(invokes, work);
     WriteU32(invokes, static_cast<uint32_t>(self->inputs_size()));
     for (size_t i = 0; i < self->inputs_size(); ++i) {
       TfLiteTensor* t = self->input(i);
@@ -289,6 +294,7 @@ extern "C" TfLiteStatus __wrap__ZN6tflite16MicroInterpreter6InvokeEv(tflite::Mic
       fwrite(t->data.raw, 1, t->bytes, invokes);
     }
   }
+  work_since = TimerNow();
   return status;
 }
 
@@ -297,6 +303,7 @@ int main(void) {
   serial_in.Open("serial_in.txt");
   invokes = fopen("invokes.bin", "wb");
   setup();
+  work_since = TimerNow();
   while (Pump()) loop();
   fflush(stdout);
   if (invokes != nullptr) fclose(invokes);
