@@ -215,3 +215,31 @@ def test_recognizer_threshold_is_calibrated_on_validation(quick_demo):
     assert calibrate_threshold(run.model, clips, run.config) == (tuned, info)
     off = config.replace(run.config, recognizer={**config.to_dict(run.config.recognizer), "calibrate": False})
     assert TASK.calibrate(off, run.model, clips, []) == (off, {})
+
+
+def test_make_stream_never_leaves_a_recording_with_another_runs_truth(tmp_path, monkeypatch):
+    """A run that dies while writing the new WAV must not leave the old CSV beside it."""
+    import argparse
+
+    from tinyml.tasks.micro_speech import commands, data
+
+    rng = np.random.default_rng(0)
+    for folder in ("yes", "no", "cat", "_background_noise_"):
+        (tmp_path / "sc" / folder).mkdir(parents=True)
+    for word in ("yes", "no", "cat"):
+        for i in range(3):
+            write(tmp_path / "sc" / word / f"{i:08x}_nohash_0.wav", (rng.normal(0, 3000, 16000)).astype(np.int16))
+    write(tmp_path / "sc" / "_background_noise_" / "hum.wav", (rng.normal(0, 300, 48000)).astype(np.int16))
+    out = tmp_path / "stream.wav"
+    args = argparse.Namespace(data=str(tmp_path / "sc"), out=str(out), seconds=20.0, seed=0, set=None)
+    assert commands.make_stream(TASK, args) == 0
+    truth = out.with_suffix(".csv").read_text()
+    assert truth.count("\n") >= 1 and out.stat().st_size == 44 + 2 * 20 * 16000
+
+    def dies(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data, "write_wav", dies)
+    with pytest.raises(KeyboardInterrupt):
+        commands.make_stream(TASK, argparse.Namespace(**{**vars(args), "seed": 1}))
+    assert not out.with_suffix(".csv").exists()  # evaluate then refuses, naming the missing truth

@@ -31,6 +31,9 @@ def make_stream(task, args) -> int:
     audio, truth = build_stream(clips, noise, args.seconds, cfg.words, args.seed, cfg.frontend.sample_rate)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # each file is written atomically, the pair is not: the old truth goes first, so an interrupted
+    # run leaves a recording without truth (which evaluate refuses) rather than with another's
+    out.with_suffix(".csv").unlink(missing_ok=True)
     write_wav(out, audio, cfg.frontend.sample_rate)
     write_text_atomic(out.with_suffix(".csv"), "".join(f"{w},{t}\n" for w, t in truth))
     print(f"wrote {out} ({args.seconds:.0f} s, {len(truth)} words) and {out.with_suffix('.csv')}")
