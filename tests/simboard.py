@@ -38,6 +38,12 @@ class PtyDevice:
     def path(self) -> str:
         return self.link
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def _close_pty(self):
         for fd in (self.master, self.slave):
             try:

@@ -98,11 +98,8 @@ def check_files_valid(folder):
 def test_twenty_gestures_load_in_the_magic_wand_loader(tmp_path):
     from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
 
-    board = SimBoard(rate_hz=100, speed=8)
-    try:
+    with SimBoard(rate_hz=100, speed=8) as board:
         summary, lines = capture(board, tmp_path, count=20, seconds=1.0)
-    finally:
-        board.close()
     assert summary["kept"] == 20 and "connected: nano33ble_sense_rev2 BMI270" in lines[0]
     # a fault-free session discards nothing: rows sent between the end of a sample and the board's
     # acknowledgement of STOP are stale, not a partial sample
@@ -118,12 +115,9 @@ def test_twenty_gestures_load_in_the_magic_wand_loader(tmp_path):
 def test_ten_seconds_of_audio_load_in_the_micro_speech_loader(tmp_path):
     from tinyml.tasks.micro_speech.data import load_speech_dir, read_wav
 
-    board = SimBoard(kind="audio", rate_hz=16000, frame=256, speed=4)
-    try:
+    with SimBoard(kind="audio", rate_hz=16000, frame=256, speed=4) as board:
         summary, _ = capture(board, tmp_path, task="micro_speech", label="yes", count=1, seconds=10.0,
                              data_timeout=3.0)
-    finally:
-        board.close()
     assert summary["kept"] == 1
     (wav,) = (tmp_path / "data" / "yes").glob("*.wav")
     audio = read_wav(wav, 16000)
@@ -133,32 +127,23 @@ def test_ten_seconds_of_audio_load_in_the_micro_speech_loader(tmp_path):
 
 
 def test_bit_flips_and_garbage_are_rejected_not_kept(tmp_path):
-    board = SimBoard(rate_hz=100, speed=8, bitflip=0.01, garbage=0.01, seed=3)
-    try:
+    with SimBoard(rate_hz=100, speed=8, bitflip=0.01, garbage=0.01, seed=3) as board:
         summary, _ = capture(board, tmp_path, count=5)
-    finally:
-        board.close()
     assert summary["kept"] == 5 and summary["rejected_lines"] > 0
     check_files_valid(tmp_path / "data")
 
 
 def test_board_reset_mid_stream_discards_the_partial_sample(tmp_path):
-    board = SimBoard(rate_hz=100, speed=8, reset_after_rows=50)  # in the middle of the first sample
-    try:
+    with SimBoard(rate_hz=100, speed=8, reset_after_rows=50) as board:  # in the middle of the first sample
         summary, _ = capture(board, tmp_path, count=3)
-    finally:
-        board.close()
     assert summary["kept"] == 3 and summary["resets"] == 1 and "board reset" in summary["reasons"]
     check_files_valid(tmp_path / "data")
 
 
 def test_cable_pulled_then_replugged(tmp_path):
-    board = SimBoard(rate_hz=100, speed=8, unplug_after_rows=250)
-    threading.Timer(0.8, board.replug).start()
-    try:
+    with SimBoard(rate_hz=100, speed=8, unplug_after_rows=250) as board:
+        threading.Timer(0.8, board.replug).start()
         summary, lines = capture(board, tmp_path, count=3)
-    finally:
-        board.close()
     assert summary["kept"] == 3 and summary["reconnects"] == 1
     assert any("disconnected" in line for line in lines)
     check_files_valid(tmp_path / "data")
@@ -166,45 +151,33 @@ def test_cable_pulled_then_replugged(tmp_path):
 
 def test_cable_pulled_for_good_keeps_finished_samples(tmp_path):
     # 101 rows a sample plus the rows sent before the board sees STOP: the third sample is under way
-    board = SimBoard(rate_hz=100, speed=8, unplug_after_rows=340)
-    try:
+    with SimBoard(rate_hz=100, speed=8, unplug_after_rows=340) as board:
         with pytest.raises(TinyMLError, match=r"did not come back .* 2 samples kept"):
             capture(board, tmp_path, count=5, reconnect_timeout=1.0)
-    finally:
-        board.close()
     assert len(check_files_valid(tmp_path / "data")) == 2
 
 
 def test_endless_line_from_the_board(tmp_path):
-    board = SimBoard(rate_hz=100, speed=8, endless_line_after_rows=30)
-    try:
+    with SimBoard(rate_hz=100, speed=8, endless_line_after_rows=30) as board:
         summary, _ = capture(board, tmp_path, count=2)
-    finally:
-        board.close()
     assert summary["kept"] == 2
     check_files_valid(tmp_path / "data")
 
 
 @pytest.mark.parametrize("fault,message", [("silent", "the board is silent"), ("wrong_baud", "check --baud")])
 def test_silent_board_and_wrong_baud(tmp_path, fault, message):
-    board = SimBoard(**{fault: True})
-    try:
+    with SimBoard(**{fault: True}) as board:
         with pytest.raises(TinyMLError, match=message):
             capture(board, tmp_path, handshake_timeout=1.0)
-    finally:
-        board.close()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
 def test_permission_denied_is_clear(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data").chmod(stat.S_IRUSR | stat.S_IXUSR)
-    board = SimBoard(rate_hz=100, speed=8)
-    try:
+    with SimBoard(rate_hz=100, speed=8) as board:
         with pytest.raises(TinyMLError, match="cannot write"):
             capture(board, tmp_path, count=1)
-    finally:
-        board.close()
         (tmp_path / "data").chmod(0o755)
 
 
@@ -224,12 +197,9 @@ def test_disk_error_keeps_earlier_samples(tmp_path, monkeypatch, err):
         return real(path, data)
 
     monkeypatch.setattr(writer, "write_bytes_atomic", failing)
-    board = SimBoard(rate_hz=100, speed=8)
-    try:
+    with SimBoard(rate_hz=100, speed=8) as board:
         with pytest.raises(TinyMLError, match=f"{err.strerror}.*intact"):
             capture(board, tmp_path, count=5)
-    finally:
-        board.close()
     assert len(check_files_valid(tmp_path / "data")) == 2
 
 
@@ -253,7 +223,6 @@ def test_capture_cli_is_light_and_says_what_is_wrong(tmp_path):
 
 
 def test_ctrl_c_finishes_cleanly(tmp_path):
-    board = SimBoard(rate_hz=100, speed=8)
     seen = []
 
     def progress(line):
@@ -262,10 +231,8 @@ def test_ctrl_c_finishes_cleanly(tmp_path):
             raise KeyboardInterrupt
 
     opts = CaptureOptions(task="magic_wand", label="ring", out_dir=tmp_path / "data", count=10, seconds=1.0)
-    try:
+    with SimBoard(rate_hz=100, speed=8) as board:
         summary = run_capture(opts, lambda: open_port(board.path, 115200), progress=progress)
-    finally:
-        board.close()
     assert summary["interrupted"] and summary["kept"] == 2
     assert len(check_files_valid(tmp_path / "data")) == 2
 
@@ -339,13 +306,10 @@ def test_two_writers_never_take_the_same_sample_number(tmp_path):
 def test_data_that_never_forms_a_sample_stops_with_the_reason(tmp_path, board_kw, reason):
     import time
 
-    board = SimBoard(speed=8, **board_kw)
-    start = time.monotonic()
-    try:
+    with SimBoard(speed=8, **board_kw) as board:
+        start = time.monotonic()
         with pytest.raises(TinyMLError) as err:
             capture(board, tmp_path, count=1, seconds=0.5, sample_timeout=4.0)
-    finally:
-        board.close()
     assert time.monotonic() - start < 12
     assert "no sample formed" in str(err.value) and reason in str(err.value), str(err.value)
 
@@ -418,11 +382,8 @@ def test_plain_mode_keeps_whole_gestures_as_the_sketch_marks_them(tmp_path, repe
     from simboard import PlainBoard
     from tinyml.tasks.magic_wand.data import MotionFormat, load_motion_dir
 
-    board = PlainBoard(rows=119, rate_hz=500, junk_every=50, repeat_header=repeat_header)
-    try:
+    with PlainBoard(rows=119, rate_hz=500, junk_every=50, repeat_header=repeat_header) as board:
         summary, lines = _plain(board, tmp_path, seconds=0.1)
-    finally:
-        board.close()
     samples = load_motion_dir(tmp_path / "data", MotionFormat(axes=6))
     assert summary["kept"] == 3 and [len(s.data) for s in samples] == [119] * 3
     assert summary["rejected_lines"] >= 6 and summary["discarded"] == 0 and summary["marked"]
@@ -432,11 +393,8 @@ def test_plain_mode_keeps_whole_gestures_as_the_sketch_marks_them(tmp_path, repe
 def test_plain_mode_reconnects_after_a_pulled_cable(tmp_path):
     from simboard import PlainBoard
 
-    board = PlainBoard(rows=60, rate_hz=500, unplug_after=1)
-    try:
+    with PlainBoard(rows=60, rate_hz=500, unplug_after=1) as board:
         summary, lines = _plain(board, tmp_path, count=3)
-    finally:
-        board.close()
     assert summary["kept"] == 3 and summary["reconnects"] == 1
     assert any("disconnected" in line for line in lines)
     assert len(check_files_valid_plain(tmp_path / "data")) == 3
