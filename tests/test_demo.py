@@ -56,3 +56,20 @@ def test_wheel_ships_the_templates(tmp_path):
         assert f"tinyml/tasks/{task}/templates/sketch.ino.j2" in names
     for standin in ("Arduino.h", "arduino_core.cpp", "startup.c", "link.ld"):
         assert f"tinyml/device/standins/{standin}" in names
+
+
+def test_demo_rebuild_commands_give_the_config_each_run_saved(quick_demo):
+    """`tinyml train` without --data starts from the task's synthetic config; the --set flags the
+    report prints on top of it must give back the config the demo trained with."""
+    import shlex
+
+    from tinyml import config
+    from tinyml.tasks import get_task
+
+    for row in json.loads((quick_demo / "summary.json").read_text()):
+        argv = shlex.split(row["rebuild"][0])
+        assert "--data" not in argv
+        sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
+        rebuilt = config.apply_sets(get_task(row["task"]).synthetic_config(), sets)
+        saved = json.loads((quick_demo / "runs" / row["task"] / "config.json").read_text())
+        assert json.loads(json.dumps(config.to_dict(rebuilt))) == saved

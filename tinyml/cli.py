@@ -314,7 +314,7 @@ def cmd_train(args) -> int:
         return _list_config(task.default_config())
     if not args.out:
         raise TinyMLError("train needs --out RUN (the run folder to write)")
-    cfg = apply_sets(task.default_config(), args.set)
+    cfg = apply_sets(task.default_config() if args.data else task.synthetic_config(), args.set)
     if args.init_from:
         if not task.accepts_init_from:
             raise TinyMLError(f"task '{task.name}' cannot start from a .tflite (--init-from)")

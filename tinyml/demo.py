@@ -28,7 +28,7 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
     for task in demo_tasks():
         name = task.name
         start = time.time()
-        cfg = task.quick_config() if quick else task.default_config()
+        cfg = task.quick_config() if quick else task.synthetic_config()
         samples = task.synthetic(cfg, task.demo_examples_per_class(quick), cfg.seed)
         print(f"[{name}] generated {len(samples)} synthetic examples; training…", flush=True)
         result = train_task(task, cfg, samples, progress=lambda msg: print(f"[{name}] {msg}", flush=True),
@@ -42,7 +42,8 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
             "task": name, "float_accuracy": r["float_accuracy"], "int8_accuracy": r["int8_accuracy"],
             "flash_bytes": r["flash_bytes"], "arena_bytes": export.arena_measured,
             "verified_inputs": export.verified["compared"], "verify_note": export.verified.get("note"), "fits": fits, "seconds": round(time.time() - start, 1),
-            "rebuild": rebuild_commands(name, cfg, task.demo_examples_per_class(quick), quick, board_key),
+            "rebuild": rebuild_commands(name, cfg, task.synthetic_config(), task.demo_examples_per_class(quick),
+                                        board_key),
             "examples": len(samples), "val_recordings": r["val_recordings"], "labels": list(cfg.labels),
             "per_class_recall": r["per_class_recall"], "warnings": r["warnings"], "kept_epoch": r["kept_epoch"],
             "epochs": r["epochs"],
@@ -91,14 +92,15 @@ def _board_figures(out: Path, rows: list[dict], board) -> None:
               f"{row['board']['between_ms_estimate']:.1f} ms of the sketch's own work between two", flush=True)
 
 
-def rebuild_commands(name: str, cfg, per_class: int, quick: bool, board_key: str) -> list[str]:
+def rebuild_commands(name: str, cfg, start, per_class: int, board_key: str) -> list[str]:
+    """Commands that rebuild the run: `tinyml train` without --data starts from `start` (the task's
+    synthetic config), so only the fields that differ from it are --set."""
     from tinyml import config
 
     sets = ""
-    if quick:
-        quick_fields = config.to_dict(cfg)
-        default = config.to_dict(type(cfg)())
-        sets = "".join(f" --set {k}={json.dumps(v)}" for k, v in sorted(quick_fields.items()) if default[k] != v)
+    if cfg is not None:
+        fields, base = config.to_dict(cfg), config.to_dict(start)
+        sets = "".join(f" --set {k}={json.dumps(v)}" for k, v in sorted(fields.items()) if base[k] != v)
     return [
         f"tinyml train {name} --synthetic {per_class} --out build/runs/{name}{sets}",
         f"tinyml export build/runs/{name} --board {board_key} --out build/arduino",

@@ -104,6 +104,11 @@ class Task(abc.ABC):
         """A smaller config for `tinyml demo --quick` and the tests."""
         return self.default_config()
 
+    def synthetic_config(self):
+        """What `tinyml train` without --data and `tinyml demo` start from: the default, or settings
+        measured to carry a model trained on the task's generated data further on real recordings."""
+        return self.default_config()
+
     def check_config(self, cfg) -> None:
         """Refuse a config that cannot train, with a one-line message."""
 

@@ -156,6 +156,8 @@ def test_train_export_evaluate_stream(tmp_path, shared_data):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((run / "report.json").read_text())
     assert report["flash_bytes"] <= 18800
+    saved = json.loads((run / "config.json").read_text())  # without --data: the synthetic config, --set on top
+    assert (saved["freq_warp"], saved["time_masks"], saved["augment_copies"]) == (0.15, 3, 1)
     out = tmp_path / "sketch"
     proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out), "--allow-weak")
     assert proc.returncode == 0, proc.stderr

@@ -212,6 +212,12 @@ class MicroSpeechTask(Task):
         # smoke-test size: few epochs learn faster at the higher rate and without masks
         return MicroSpeechConfig(epochs=12, augment_copies=1, learning_rate=0.005, time_masks=0, freq_masks=0)
 
+    def synthetic_config(self) -> MicroSpeechConfig:
+        # Generated voices are narrower than real speakers: twice the augmented copies, a ±15 %
+        # filterbank stretch and 3+3 SpecAugment masks. Measured on real training-split clips (not the
+        # test split) over six seeds, then confirmed on the test clips: mean 0.622 -> 0.679 and 0.664 -> 0.726
+        return replace(MicroSpeechConfig(), augment_copies=4, freq_warp=0.15, time_masks=3, freq_masks=3)
+
     def demo_examples_per_class(self, quick: bool) -> int:
         return 40 if quick else 160
 
