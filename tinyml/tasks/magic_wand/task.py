@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +123,12 @@ class MagicWandTask(Task):
     def demo_examples_per_class(self, quick: bool) -> int:
         return 40 if quick else 100
 
+    def synthetic_config(self) -> MagicWandConfig:
+        # Generated gestures are tidier than people's: tilting each augmented copy by up to ±0.5 rad
+        # (not ±0.25) about every axis carried a synthetic-only model further on real wands.
+        # Seeds 0-5: magic_wand_tf 0.620 -> 0.691, the Nuvoton recordings 0.711 -> 0.731
+        return replace(MagicWandConfig(), augment_rotation=0.5)
+
     def check_config(self, cfg: MagicWandConfig) -> None:
         check_class_labels(cfg.labels)
         f = cfg.features
@@ -134,8 +140,6 @@ class MagicWandTask(Task):
     def load(self, data_dir: str | Path, cfg: MagicWandConfig, require_all: bool = True) -> list[MotionSample]:
         fmt = cfg.data_format
         if fmt.axes != cfg.features.axes:
-            from dataclasses import replace
-
             fmt = replace(fmt, axes=cfg.features.axes)
         return load_motion_dir(data_dir, fmt, cfg.labels, require_all)
 
