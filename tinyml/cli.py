@@ -195,7 +195,8 @@ def _print_emulation(report, board) -> None:
           f"({d['latency_assumption']})")
     if c.between:
         print(f"    the sketch's own work between two inferences (sensor reads, feature code, printing): median "
-              f"{c.median_between:,} instructions ≈ {d['between_ms_estimate']:.1f} ms, at most {max(c.between):,}"
+              f"{c.median_between:,} instructions ≈ {d['between_ms_estimate']:.1f} ms, at most "
+              f"{d['invokes']['max_instructions_between']:,}"
               + (f"; one cycle ≈ {d['cycle_ms_estimate']:.1f} ms of the {report.inference_every_ms:g} ms between "
                  "inferences" if report.inference_every_ms else ""))
     if report.keeps_up(board.clock_hz) is False:
