@@ -312,7 +312,7 @@ def cmd_train(args) -> int:
     if not task.trains:
         raise TinyMLError(f"task '{args.task}' has no trainer")
     if args.list_config:
-        return _list_config(task.default_config())
+        return _list_config(task.default_config(), task.synthetic_config())
     if not args.out:
         raise TinyMLError("train needs --out RUN (the run folder to write)")
     cfg = apply_sets(task.default_config() if args.data else task.synthetic_config(), args.set)
@@ -350,17 +350,26 @@ def _warn(text: str) -> None:
     print(textwrap.fill(f"warning: {text}", width, subsequent_indent="  "), file=sys.stderr)
 
 
-def _list_config(cfg) -> int:
-    """Every --set key with its type, default and docstring, wrapped to 80 columns."""
+def _list_config(cfg, synthetic=None) -> int:
+    """Every --set key with its type, default and docstring, wrapped to 80 columns; then the keys
+    the synthetic config (training without --data) sets otherwise."""
     import textwrap
 
     from tinyml.config import describe
 
+    def shown(value):
+        return ",".join(map(str, value)) if isinstance(value, tuple) else value
+
     for key, kind, default, doc in describe(cfg):
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        print(f"{key} = {shown}  ({kind})")
+        print(f"{key} = {shown(default)}  ({kind})")
         for line in textwrap.wrap(doc, 76):
             print(f"    {line}")
+    if synthetic is not None:
+        default = {key: value for key, _, value, _ in describe(cfg)}
+        changed = [f"{key}={shown(value)}" for key, _, value, _ in describe(synthetic) if default.get(key) != value]
+        if changed:
+            print("\n".join(textwrap.wrap("without --data, training on the synthetic data starts from: "
+                                           + ", ".join(changed), 80)))
     return 0
 
 
