@@ -76,11 +76,22 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ ry @ rx
 
 
+def _specific_force(pos_world: np.ndarray, rate_hz: float) -> np.ndarray:
+    """What an accelerometer at these world positions (n, 3), metres, feels: acceleration plus 1 g up."""
+    dt = 1.0 / rate_hz
+    return np.gradient(np.gradient(pos_world, dt, axis=0), dt, axis=0) + np.array([0.0, 0.0, G])
+
+
+def _sensor_errors(readings: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A cheap IMU's per-recording bias and white noise added to readings in g, as float32."""
+    readings = readings + rng.uniform(-0.03, 0.03, 3)
+    readings += rng.normal(0, rng.uniform(0.008, 0.03), readings.shape)
+    return readings.astype(np.float32)
+
+
 def _to_accelerometer(pos_world: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
     """World positions (n, 3) in metres → board-frame accelerometer readings in g."""
-    dt = 1.0 / rate_hz
-    acc = np.gradient(np.gradient(pos_world, dt, axis=0), dt, axis=0)
-    force = acc + np.array([0.0, 0.0, G])
+    force = _specific_force(pos_world, rate_hz)
     # how the board is held: near flat, pointing forward, with a slow wobble during the move
     base = rng.normal(0, 0.35, 3)
     wobble = rng.normal(0, 0.08, 3)
@@ -89,10 +100,7 @@ def _to_accelerometer(pos_world: np.ndarray, rate_hz: float, rng: np.random.Gene
     for i in range(len(force)):
         r = _rotation(*(base + wobble * np.sin(np.pi * t[i])))
         readings[i] = r.T @ force[i]
-    readings /= G
-    readings += rng.uniform(-0.03, 0.03, 3)  # bias
-    readings += rng.normal(0, rng.uniform(0.008, 0.03), readings.shape)  # noise
-    return readings.astype(np.float32)
+    return _sensor_errors(readings / G, rng)
 
 
 def _swing_readings(plane_uv: np.ndarray, size: float, rate_hz: float, rng: np.random.Generator) -> np.ndarray:
@@ -108,17 +116,13 @@ def _swing_readings(plane_uv: np.ndarray, size: float, rate_hz: float, rng: np.r
     target = target @ _rotation(rng.uniform(-0.35, 0.35), 0.0, rng.uniform(-0.3, 0.3)).T
     forward = target / np.linalg.norm(target, axis=1, keepdims=True)
     arm = rng.uniform(*ARM)  # pivot to board, metres
-    dt = 1.0 / rate_hz
-    force = np.gradient(np.gradient(arm * forward, dt, axis=0), dt, axis=0) + np.array([0.0, 0.0, G])
+    force = _specific_force(arm * forward, rate_hz)
     right = np.cross(forward, [0.0, 0.0, 1.0])
     right /= np.linalg.norm(right, axis=1, keepdims=True)
     up = np.cross(right, forward)
     frames = np.stack([right, forward, up], axis=2)  # columns: board x, y, z in the world
     mount = _rotation(*rng.normal(0, 0.35, 3))  # how the board sits on the wand
-    readings = np.einsum("ji,nj->ni", mount, np.einsum("nji,nj->ni", frames, force)) / G
-    readings += rng.uniform(-0.03, 0.03, 3)
-    readings += rng.normal(0, rng.uniform(0.008, 0.03), readings.shape)
-    return readings.astype(np.float32)
+    return _sensor_errors(np.einsum("ji,nj->ni", mount, np.einsum("nji,nj->ni", frames, force)) / G, rng)
 
 
 def _stroke(plane_uv: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
