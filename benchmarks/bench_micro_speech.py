@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run, not the figures)")
     ap.add_argument("--synthetic-only", action="store_true",
                     help="only the models trained on the synthetic corpus (and their stream), not the real-data recipes")
-    ap.add_argument("--synthetic-seeds", type=int, default=3, help="seeds of the synthetic-only model (default 3)")
+    ap.add_argument("--synthetic-seeds", type=int, default=6, help="seeds of the synthetic-only model (default 6)")
     args = ap.parse_args()
     from tinyml import tflm
     from tinyml.config import apply_sets
@@ -136,7 +136,8 @@ def main() -> None:
         accs.append(ev["accuracy"])
         if seed == 0:
             models["synthetic-only default"] = (result.tflite, result.cfg)
-        print(f"synthetic-only default model, seed {seed} ({len(synth)} eSpeak NG clips): test int8 acc "
+        flite = sum(c.person.startswith("flite-") for c in synth)
+        print(f"synthetic-only default model, seed {seed} ({len(synth)} clips, {flite} words by Flite): test int8 acc "
               f"{ev['accuracy']:.3f} ({', '.join(f'{k} {v:.2f}' for k, v in ev['per_class_recall'].items())})",
               flush=True)
     print(f"synthetic-only default model over seeds 0-{args.synthetic_seeds - 1}: mean test int8 acc "

@@ -148,6 +148,47 @@ def test_synthetic_corpus_is_deterministic():
     assert np.abs(a[0].audio).max() > 2000  # the word is audible over the noise
 
 
+def test_synthetic_corpus_follows_the_class_shares():
+    from tinyml.tasks.micro_speech.synthetic import synthetic_speech
+
+    clips = synthetic_speech(("yes",), 4, seed=1, unknown_ratio=2.0, silence_ratio=0.5)
+    labels = [c.label for c in clips]
+    assert (labels.count("yes"), labels.count("unknown"), labels.count("silence")) == (4, 8, 2)
+    # the task passes its config's shares (the same ones real data is sampled with)
+    cfg = config.replace(TASK.quick_config(), unknown_ratio=1.5, synthetic_flite_share=0.0)
+    assert [c.label for c in TASK.synthetic(cfg, 2, 0)].count("unknown") == 3
+    with pytest.raises(TinyMLError, match="synthetic_flite_share"):
+        TASK.check_config(config.replace(cfg, synthetic_flite_share=1.5))
+
+
+@pytest.mark.skipif(__import__("shutil").which("flite") is None, reason="the flite program is not installed "
+                    "(apt-get install flite; .ci/run installs it)")
+def test_flite_voices_speak_when_installed():
+    from tinyml.tasks.micro_speech.synthetic import FLITE_VOICES, synthetic_speech
+
+    a = synthetic_speech(("yes", "no"), 6, seed=2, flite_share=1.0)
+    b = synthetic_speech(("yes", "no"), 6, seed=2, flite_share=1.0)
+    spoken = [c for c in a if c.label != "silence"]
+    assert {c.person for c in spoken} <= {f"flite-{v}" for v in FLITE_VOICES}
+    assert len({c.person for c in spoken}) >= 3
+    assert all(np.array_equal(x.audio, y.audio) for x, y in zip(a, b))  # deterministic
+    assert all(np.abs(c.audio).max() > 2000 for c in spoken)
+    half = synthetic_speech(("yes", "no"), 6, seed=2, flite_share=0.5)
+    share = np.mean([c.person.startswith("flite-") for c in half if c.label != "silence"])
+    assert 0.2 < share < 0.8
+
+
+def test_without_flite_espeak_speaks_every_word(tmp_path, monkeypatch, capsys):
+    from tinyml.tasks.micro_speech.synthetic import synthetic_speech
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no flite here; the child runs sys.executable by its path
+    clips = synthetic_speech(("yes", "no"), 3, seed=2, flite_share=1.0)
+    assert "flite program is not installed" in capsys.readouterr().out
+    assert not any(c.person.startswith("flite-") for c in clips)
+    plain = synthetic_speech(("yes", "no"), 3, seed=2)
+    assert all(np.array_equal(x.audio, y.audio) for x, y in zip(clips, plain))
+
+
 @pytest.mark.slow
 def test_train_export_evaluate_stream(tmp_path, shared_data):
     run = tmp_path / "run"

@@ -1,17 +1,29 @@
-"""Synthetic speech corpus: eSpeak NG voices saying the wanted words, other words, and noise.
+"""Synthetic speech corpus: generated voices saying the wanted words, other words, and noise.
 
-eSpeak NG comes from the `espeakng-loader` wheel (library + voice data, no system package)
-and is called through ctypes in synchronous mode. Voices, variants, pitch, pitch range
-and speed vary per clip; each utterance is resampled (speed), given a synthetic room and a
-microphone band, then placed at a random offset in 1 s with generated noise (white, pink,
-brown, mains hum) under it. Deterministic for a seed.
+Two speech engines:
+- eSpeak NG comes from the `espeakng-loader` wheel (library + voice data, no system package) and
+  is called through ctypes in synchronous mode: formant voices, many variants.
+- Flite (CMU, BSD licence) is the system program `flite` (`apt-get install flite`, `brew install
+  flite`) when it is installed: five voices built from recordings of people (kal16, awb, rms, slt,
+  and kal at 8 kHz), speed 0.8-1.3x and mean pitch 80-230 Hz. Real speakers are far more varied than eSpeak's variants; mixing these in carried a
+  synthetic-only model further on real clips (see README). Without the program, every word is
+  spoken by eSpeak NG and the caller says so in one line.
+
+Voices, variants, pitch and speed vary per clip; each utterance is resampled (speed), given a
+synthetic room and a microphone band, then placed at a random offset in 1 s with generated noise
+(white, pink, brown, mains hum) under it. Deterministic for a seed and the engines present.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import shutil
+import subprocess
+import tempfile
 import threading
+import wave
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +38,8 @@ UNKNOWN_WORDS = (
     "less", "test", "noted", "yet", "nope", "guess",
 )
 VOICES = ("en-us", "en", "en-gb-x-rp", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd")
+# the voices Debian's flite 2.2 has built in, less awb_time (it only knows how to say the time)
+FLITE_VOICES = ("kal16", "awb", "rms", "slt", "kal")
 VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt2",
             "croak", "whisper")
 
@@ -80,22 +94,50 @@ def _engine() -> _ESpeak:
     return _ESpeak()
 
 
-def speak(text: str, voice: str, rate: int, pitch: int, pitch_range: int, sample_rate: int) -> np.ndarray:
-    """int16 audio of `text` at sample_rate, leading/trailing silence trimmed."""
+def _trimmed(audio: np.ndarray, src_rate: int, sample_rate: int) -> np.ndarray:
+    """Audio resampled to sample_rate as int16, leading/trailing silence trimmed."""
     from math import gcd
 
     from scipy.signal import resample_poly
 
-    with _lock:
-        eng = _engine()
-        audio = eng.say(text, voice, rate, pitch, pitch_range).astype(np.float64)
-        src_rate = eng.rate
     g = gcd(src_rate, sample_rate)
-    audio = resample_poly(audio, sample_rate // g, src_rate // g)
+    audio = resample_poly(audio.astype(np.float64), sample_rate // g, src_rate // g)
     loud = np.flatnonzero(np.abs(audio) > 300)
     if len(loud):
         audio = audio[loud[0]:loud[-1] + 1]
     return np.clip(np.round(audio), -32768, 32767).astype(np.int16)
+
+
+def speak(text: str, voice: str, rate: int, pitch: int, pitch_range: int, sample_rate: int) -> np.ndarray:
+    """int16 audio of `text` spoken by eSpeak NG at sample_rate, leading/trailing silence trimmed."""
+    with _lock:
+        eng = _engine()
+        audio = eng.say(text, voice, rate, pitch, pitch_range)
+        src_rate = eng.rate
+    return _trimmed(audio, src_rate, sample_rate)
+
+
+def flite_program() -> str | None:
+    """The `flite` program's path, or None when it is not installed."""
+    return shutil.which("flite")
+
+
+def flite_say(program: str, text: str, voice: str, stretch: float, f0_hz: float, sample_rate: int,
+              workdir: str) -> np.ndarray:
+    """int16 audio of `text` spoken by a Flite voice (speed by duration_stretch, mean pitch f0_hz),
+    brought to eSpeak's loudness and trimmed like speak()."""
+    out = Path(workdir) / "word.wav"
+    proc = subprocess.run([program, "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}",
+                           "--setf", f"int_f0_target_mean={f0_hz:.1f}", "-t", text, "-o", str(out)],
+                          capture_output=True)
+    if proc.returncode != 0 or not out.exists():
+        raise TinyMLError(f"flite could not say '{text}' with voice {voice} (exit {proc.returncode}); "
+                          "set synthetic_flite_share=0 to use eSpeak NG only")
+    with wave.open(str(out)) as w:
+        rate = w.getframerate()
+        audio = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float64)
+    audio *= 20000 / (np.max(np.abs(audio)) + 1e-9)  # flite voices differ in level; eSpeak peaks near here
+    return _trimmed(audio, rate, sample_rate)
 
 
 def generated_noise(sample_rate: int, seed: int, seconds: float = 10.0) -> list[np.ndarray]:
@@ -157,17 +199,25 @@ def _place(word: np.ndarray, n: int, noise: list[np.ndarray], rng: np.random.Gen
 
 
 def synthetic_speech(words: tuple[str, ...], n_per_class: int, seed: int = 0, sample_rate: int = 16000,
-                     clip_samples: int = 16000) -> list[SpeechClip]:
-    """n_per_class clips for each wanted word, 'unknown' (other words) and 'silence' (noise).
+                     clip_samples: int = 16000, *, unknown_ratio: float = 1.0, silence_ratio: float = 1.0,
+                     flite_share: float = 0.0) -> list[SpeechClip]:
+    """n_per_class clips for each wanted word, unknown_ratio × n_per_class of 'unknown' (other words)
+    and silence_ratio × n_per_class of 'silence' (noise); flite_share of the words are spoken by Flite
+    when the `flite` program is installed (else a one-line note, and eSpeak NG speaks them all).
 
     eSpeak NG keeps synthesis state from one utterance to the next inside a process, so the
     corpus is generated in a fresh child process: same seed, same bytes, whatever ran before.
     """
     import pickle
-    import subprocess
     import sys
 
-    args = pickle.dumps((tuple(words), n_per_class, seed, sample_rate, clip_samples))
+    flite = flite_program() if flite_share > 0 else None
+    if flite_share > 0 and flite is None:
+        print("tinyml: note: the flite program is not installed, so eSpeak NG speaks every synthetic word; "
+              "install it (apt-get install flite) for voices recorded from people")
+    counts = {**{w: n_per_class for w in words}, UNKNOWN: int(round(n_per_class * unknown_ratio)),
+              SILENCE: int(round(n_per_class * silence_ratio))}
+    args = pickle.dumps((tuple(words), counts, seed, sample_rate, clip_samples, flite_share if flite else 0.0, flite))
     proc = subprocess.run([sys.executable, "-m", "tinyml.tasks.micro_speech.synthetic"], input=args, capture_output=True)
     if proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
@@ -178,28 +228,39 @@ def synthetic_speech(words: tuple[str, ...], n_per_class: int, seed: int = 0, sa
     return value
 
 
-def _generate(words, n_per_class, seed, sample_rate, clip_samples) -> list[SpeechClip]:
+def _generate(words, counts, seed, sample_rate, clip_samples, flite_share, flite) -> list[SpeechClip]:
     rng = np.random.default_rng(seed)
     noise = generated_noise(sample_rate, seed)
     others = [w for w in UNKNOWN_WORDS if w not in words]
     clips = []
-    for i in range(n_per_class):
-        for label in (*words, UNKNOWN, SILENCE):
-            voice = VOICES[rng.integers(len(VOICES))]
-            variant = VARIANTS[rng.integers(len(VARIANTS))]
-            speaker = f"{voice}+{variant}" if variant else voice
-            if label == SILENCE:
-                src = noise[rng.integers(len(noise))]
-                offset = int(rng.integers(0, len(src) - clip_samples))
-                audio = (src[offset:offset + clip_samples] * rng.uniform(0, 0.3)).astype(np.int16)
-                clips.append(SpeechClip(audio, SILENCE, f"silence-{i % 10}", f"synthetic:{seed}:silence:{i}"))
-                continue
-            text = others[rng.integers(len(others))] if label == UNKNOWN else label
-            word = speak(text, speaker, int(rng.integers(120, 260)), int(rng.integers(20, 80)),
-                         int(rng.integers(20, 80)), sample_rate)
-            word = _room(word, sample_rate, rng)
-            audio = _place(fit_clip(word, min(len(word), clip_samples)), clip_samples, noise, rng)
-            clips.append(SpeechClip(audio, label, speaker, f"synthetic:{seed}:{label}:{i}:{text}"))
+    with tempfile.TemporaryDirectory() as workdir:
+        # classes interleave, so a smaller corpus is a prefix of a larger one's draws per class
+        for i in range(max(counts.values())):
+            for label in (*words, UNKNOWN, SILENCE):
+                if i >= counts[label]:
+                    continue
+                voice = VOICES[rng.integers(len(VOICES))]
+                variant = VARIANTS[rng.integers(len(VARIANTS))]
+                speaker = f"{voice}+{variant}" if variant else voice
+                if label == SILENCE:
+                    src = noise[rng.integers(len(noise))]
+                    offset = int(rng.integers(0, len(src) - clip_samples))
+                    audio = (src[offset:offset + clip_samples] * rng.uniform(0, 0.3)).astype(np.int16)
+                    clips.append(SpeechClip(audio, SILENCE, f"silence-{i % 10}", f"synthetic:{seed}:silence:{i}"))
+                    continue
+                text = others[rng.integers(len(others))] if label == UNKNOWN else label
+                rate, pitch, pitch_range = (int(rng.integers(120, 260)), int(rng.integers(20, 80)),
+                                            int(rng.integers(20, 80)))
+                if flite_share > 0 and rng.random() < flite_share:
+                    voice = FLITE_VOICES[rng.integers(len(FLITE_VOICES))]
+                    speaker = f"flite-{voice}"
+                    word = flite_say(flite, text, voice, rng.uniform(0.8, 1.3), rng.uniform(80, 230), sample_rate,
+                                     workdir)
+                else:
+                    word = speak(text, speaker, rate, pitch, pitch_range, sample_rate)
+                word = _room(word, sample_rate, rng)
+                audio = _place(fit_clip(word, min(len(word), clip_samples)), clip_samples, noise, rng)
+                clips.append(SpeechClip(audio, label, speaker, f"synthetic:{seed}:{label}:{i}:{text}"))
     return clips
 
 

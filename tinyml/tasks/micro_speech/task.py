@@ -55,6 +55,10 @@ class MicroSpeechConfig:
     """Unknown-word clips per wanted-word clip count."""
     silence_ratio: float = 1.0
     """Silence clips per wanted-word clip count."""
+    synthetic_flite_share: float = 0.5
+    """Training without --data: share of the generated words spoken by Flite's voices, which are built
+    from recordings of people, instead of eSpeak NG's formant voices; used when the `flite` program is
+    installed (apt-get install flite), else eSpeak NG speaks them all (said in one line). 0 = off."""
     epochs: int = 80
     """Training epochs (the best validation epoch is kept)."""
     batch_size: int = 64
@@ -235,6 +239,11 @@ class MicroSpeechTask(Task):
                               "two strides of at least 1")
         if not 0 <= cfg.freq_warp < 1:
             raise TinyMLError(f"freq_warp {cfg.freq_warp}: need a share from 0 (off) to below 1, e.g. 0.15")
+        if not 0 <= cfg.synthetic_flite_share <= 1:
+            raise TinyMLError(f"synthetic_flite_share {cfg.synthetic_flite_share}: need a share from 0 (off) to 1")
+        if min(cfg.unknown_ratio, cfg.silence_ratio) < 0:
+            raise TinyMLError(f"unknown_ratio {cfg.unknown_ratio}, silence_ratio {cfg.silence_ratio}: clips per "
+                              "wanted-word clip cannot be negative")
 
     def load(self, data_dir, cfg: MicroSpeechConfig, every_clip: bool = False) -> list[SpeechClip]:
         """One Speech Commands folder, or a list read as one dataset (e.g. training clips + a noise folder);
@@ -258,7 +267,9 @@ class MicroSpeechTask(Task):
     def synthetic(self, cfg: MicroSpeechConfig, n_per_class: int, seed: int) -> list[SpeechClip]:
         from tinyml.tasks.micro_speech.synthetic import synthetic_speech
 
-        return synthetic_speech(cfg.words, n_per_class, seed, cfg.frontend.sample_rate, cfg.frontend.samples)
+        return synthetic_speech(cfg.words, n_per_class, seed, cfg.frontend.sample_rate, cfg.frontend.samples,
+                                unknown_ratio=cfg.unknown_ratio, silence_ratio=cfg.silence_ratio,
+                                flite_share=cfg.synthetic_flite_share)
 
     def split(self, samples: list[SpeechClip], cfg: MicroSpeechConfig):
         """The official Speech Commands split: validation_list.txt/testing_list.txt when the dataset has
