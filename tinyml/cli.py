@@ -360,12 +360,13 @@ def _list_config(cfg, synthetic=None) -> int:
     def shown(value):
         return ",".join(map(str, value)) if isinstance(value, tuple) else value
 
-    for key, kind, default, doc in describe(cfg):
+    rows = describe(cfg)
+    for key, kind, default, doc in rows:
         print(f"{key} = {shown(default)}  ({kind})")
         for line in textwrap.wrap(doc, 76):
             print(f"    {line}")
     if synthetic is not None:
-        default = {key: value for key, _, value, _ in describe(cfg)}
+        default = {key: value for key, _, value, _ in rows}
         changed = [f"{key}={shown(value)}" for key, _, value, _ in describe(synthetic) if default.get(key) != value]
         if changed:
             print("\n".join(textwrap.wrap("without --data, training on the synthetic data starts from: "

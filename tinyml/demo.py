@@ -97,10 +97,8 @@ def rebuild_commands(name: str, cfg, start, per_class: int, board_key: str) -> l
     synthetic config), so only the fields that differ from it are --set."""
     from tinyml import config
 
-    sets = ""
-    if cfg is not None:
-        fields, base = config.to_dict(cfg), config.to_dict(start)
-        sets = "".join(f" --set {k}={json.dumps(v)}" for k, v in sorted(fields.items()) if base[k] != v)
+    fields, base = config.to_dict(cfg), config.to_dict(start)
+    sets = "".join(f" --set {k}={json.dumps(v)}" for k, v in sorted(fields.items()) if base[k] != v)
     return [
         f"tinyml train {name} --synthetic {per_class} --out build/runs/{name}{sets}",
         f"tinyml export build/runs/{name} --board {board_key} --out build/arduino",
