@@ -105,3 +105,72 @@ def test_generated_gestures_come_in_both_drawing_styles():
     assert TASK.extra_training(MagicWandConfig(synthetic_negatives=0)) == []
     punch = MagicWandConfig(labels=("punch", "flex"), negative_label="", synthetic_gestures=20)
     assert TASK.extra_training(punch) == []  # the generator cannot draw these
+
+
+def _level_circle(clockwise: bool, gyro: bool = False):
+    """A board at rest tilted off its z axis, with the motion of a circle drawn in the level plane."""
+    import numpy as np
+
+    t = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    up = np.array([0.3, -0.2, 0.93])
+    up /= np.linalg.norm(up)
+    a = np.cross(up, [1.0, 0, 0])
+    a /= np.linalg.norm(a)
+    b = np.cross(up, a)
+    sign = -1 if clockwise else 1
+    data = up + 0.3 * (np.outer(np.cos(t), a) + np.outer(sign * np.sin(t), b))
+    if gyro:
+        data = np.concatenate([data, np.tile(up * 40.0, (len(t), 1))], axis=1)  # turning about gravity
+    return data, up
+
+
+def _turn_about_up(data, up):
+    """The circle's sense about the up axis: sign of the summed (motion × its change) · up."""
+    import numpy as np
+
+    motion = data[:, :3] - data[:, :3].mean(axis=0)
+    return float(np.sign(np.cross(motion[:-1], np.diff(motion, axis=0)).sum(axis=0) @ up))
+
+
+def test_augmentation_tilts_carries_and_mirrors_the_motion_not_gravity():
+    """augment_tilt / augment_carry / augment_mirror act on the motion and keep the recording's mean
+    (gravity), which the gravity frame would otherwise turn back; a mirror reverses a circle's sense
+    and turns a rotation rate the other way (it is a pseudovector); carry removes most of the level
+    motion along its main direction."""
+    import numpy as np
+
+    from tinyml.tasks.magic_wand.task import _restyle
+
+    data, up = _level_circle(clockwise=False, gyro=True)
+    for tilt, carry, mirror in ((0.5, 0, 0), (0, 1, 0), (0, 0, 1), (0.5, 1, 1)):
+        out = _restyle(data, np.random.default_rng(3), tilt, carry, mirror)
+        assert np.allclose(out[:, :3].mean(axis=0), data[:, :3].mean(axis=0))
+    mirrored = _restyle(data, np.random.default_rng(3), 0.0, 0.0, 1.0)
+    assert _turn_about_up(data, up) == 1 and _turn_about_up(mirrored, up) == -1
+    assert np.allclose(np.linalg.norm(mirrored[:, :3] - up, axis=1), 0.3)  # a reflection keeps lengths
+    assert np.allclose(mirrored[:, 3:], -up * 40.0)  # a turn to the left, mirrored, turns right
+    tilted = _restyle(data, np.random.default_rng(3), 0.5, 0.0, 0.0)
+    assert _turn_about_up(tilted, up) == 1 and not np.allclose(tilted, data)
+    assert np.allclose(np.linalg.norm(tilted[:, :3] - up, axis=1), 0.3)
+
+    t = np.linspace(0, 6 * np.pi, 150, endpoint=False)
+    line = np.outer(np.sin(t), np.cross(up, [0, 1.0, 0])) + up  # level back and forth
+    line += np.outer(0.1 * np.cos(2 * t), up)  # and a little up and down
+    carried = _restyle(line, np.random.default_rng(0), 0.0, 1.0, 0.0)
+    level = lambda x: np.linalg.norm((x - x.mean(axis=0)) - np.outer((x - x.mean(axis=0)) @ up, up))  # noqa: E731
+    assert level(carried) < 0.3 * level(line)
+    assert np.allclose((carried - carried.mean(axis=0)) @ up, (line - line.mean(axis=0)) @ up)
+
+
+def test_augmentation_settings_are_range_checked():
+    from tinyml.errors import TinyMLError
+
+    base = MagicWandConfig()
+    for bad, needle in (("augment_mirror=1.5", "between 0 and 1"), ("augment_carry=-0.1", "between 0 and 1"),
+                        ("augment_tilt=-1", "0 or more")):
+        with pytest.raises(TinyMLError, match=needle):
+            config.apply_sets(base, [bad])
+    with pytest.raises(TinyMLError, match="0 < low <= high"):
+        TASK.check_config(config.apply_sets(base, ["augment_warp=1.2,0.8"]))
+    cfg = config.apply_sets(base, ["augment_warp=0.5,1.25"])
+    assert cfg.augment_warp == (0.5, 1.25) and config.from_dict(MagicWandConfig, config.to_dict(cfg)) == cfg

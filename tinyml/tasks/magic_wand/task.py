@@ -48,6 +48,19 @@ class MagicWandConfig:
     augment_yaw: float = 3.1416
     """Largest random turn about the recording's gravity axis in radians (π: any heading), so a gesture
     drawn facing another way, or with the board turned on the table, still looks the same."""
+    augment_warp: tuple[float, float] = (0.8, 1.25)
+    """Range of the random time stretch of each augmented copy (0.5 draws a gesture twice as fast)."""
+    augment_tilt: float = 0.0
+    """Largest random tilt of the motion against gravity in radians (a letter drawn on a plane that
+    leans); the gravity frame does not undo it, unlike augment_rotation."""
+    augment_carry: float = 0.0
+    """Share of augmented copies whose level motion along its main direction is mostly removed: a
+    gesture swung from the wrist shows the wand's tilt there, a board carried through the same letter
+    without turning does not. For recordings all drawn in one of the two styles."""
+    augment_mirror: float = 0.0
+    """Share of augmented copies whose motion is mirrored in an upright plane, so a ring drawn the
+    other way round, a mirrored stroke or a board with mirrored axes looks like the original. Costs
+    the model the drawing direction as a cue against circling motion (see README)."""
     synthetic_negatives: int = 300
     """Generated negative recordings (idle, random motion, shaking, other strokes) added to the training
     split only, so the model learns what is not a gesture from few recorded negatives; 3-axis models
@@ -83,24 +96,73 @@ def turn_about_gravity(data: np.ndarray, angle: float) -> np.ndarray:
     return out
 
 
-def augment(sample: MotionSample, rng: np.random.Generator, max_rotation: float = 0.25,
-            max_yaw: float = 0.0) -> np.ndarray:
-    """One augmented copy (float readings at the sample's rate): time warp, turn about gravity, scale,
-    rotation, noise."""
+def _tilt_and_mirror(k: np.ndarray, h: np.ndarray, angle: float, mirror: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(acceleration map, rotation-rate map): a tilt by `angle` about the axis h, then, if `mirror`, a
+    reflection in the plane that holds k and h. A rotation rate is a pseudovector, so a mirror also
+    flips its sign."""
+    cross = np.array([[0, -h[2], h[1]], [h[2], 0, -h[0]], [-h[1], h[0], 0]])
+    acc = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+    gyro = acc.copy()
+    if mirror:
+        n = np.cross(k, h)
+        flip = np.eye(3) - 2 * np.outer(n, n)
+        acc, gyro = flip @ acc, -flip @ gyro
+    return acc, gyro
+
+
+def augment(sample: MotionSample, rng: np.random.Generator, max_rotation: float = 0.25, max_yaw: float = 0.0,
+            warp: tuple[float, float] = (0.8, 1.25), max_tilt: float = 0.0, carry: float = 0.0,
+            mirror: float = 0.0) -> np.ndarray:
+    """One augmented copy (float readings at the sample's rate): time warp, turn about gravity, tilt,
+    carry, mirror, scale, rotation, noise.
+
+    Tilt, carry and mirror change the motion and leave gravity (the recording's mean acceleration)
+    where it is, because the gravity frame would turn a change of both back. Tilt turns the motion
+    about a random level axis by up to max_tilt rad. Carry (with probability `carry`) removes most
+    of the level motion along its main direction: a gesture swung from the wrist shows the wand's tilt
+    there, a board carried through the same letter without turning does not. Mirror (with
+    probability `mirror`) reflects the motion in a random upright plane.
+    """
     data = sample.data
     n = len(data)
-    warp = rng.uniform(0.8, 1.25)
-    m = max(4, int(round(n * warp)))
+    m = max(4, int(round(n * rng.uniform(*warp))))
     src = np.linspace(0, n - 1, m)
     out = np.stack([np.interp(src, np.arange(n), data[:, a]) for a in range(data.shape[1])], axis=1)
     if max_yaw:
         out = turn_about_gravity(out, rng.uniform(-max_yaw, max_yaw))
+    if max_tilt or carry or mirror:
+        out = _restyle(out, rng, max_tilt, carry, mirror)
     r = _rotation(rng.uniform(-max_rotation, max_rotation, 3))
     for start in range(0, out.shape[1], 3):
         out[:, start:start + 3] = out[:, start:start + 3] @ r.T
     out *= rng.uniform(0.85, 1.15)
     out += rng.normal(0, rng.uniform(0.0, 0.03), out.shape)
     return out.astype(np.float32)
+
+
+def _restyle(data: np.ndarray, rng: np.random.Generator, max_tilt: float, carry: float,
+             mirror: float) -> np.ndarray:
+    """The tilt, carry and mirror steps of augment() on float64 readings."""
+    g = data[:, :3].mean(axis=0)
+    norm = np.linalg.norm(g)
+    if norm < 1e-6:
+        return data
+    k = g / norm
+    level = np.cross(k, [1.0, 0.0, 0.0] if abs(k[0]) < 0.9 else [0.0, 1.0, 0.0])
+    level /= np.linalg.norm(level)
+    turn = rng.uniform(0, 2 * np.pi)
+    h = np.cos(turn) * level + np.sin(turn) * np.cross(k, level)  # a random level axis
+    acc, gyro = _tilt_and_mirror(k, h, rng.uniform(-max_tilt, max_tilt), rng.random() < mirror)
+    motion = (data[:, :3] - g) @ acc.T
+    if rng.random() < carry:
+        flat = motion - np.outer(motion @ k, k)
+        main = np.linalg.eigh(flat.T @ flat)[1][:, -1]
+        motion -= rng.uniform(0.7, 1.0) * np.outer(motion @ main, main)
+    out = data.copy()
+    out[:, :3] = g + motion
+    for start in range(3, out.shape[1], 3):
+        out[:, start:start + 3] = out[:, start:start + 3] @ gyro.T
+    return out
 
 
 def sample_fixed(data: np.ndarray, rate_hz: float, cfg: mf.MotionFeatures, offset: int | None = None) -> np.ndarray:
@@ -130,6 +192,9 @@ class MagicWandTask(Task):
         f = cfg.features
         if f.align_gravity and f.motion_rms and f.motion_rms_floor < 1:
             raise TinyMLError("features.motion_rms_floor must be at least 1 when features.motion_rms is on")
+        low, high = cfg.augment_warp
+        if not 0 < low <= high:
+            raise TinyMLError(f"--set augment_warp={low},{high}: must be two numbers with 0 < low <= high")
         if cfg.negative_label and cfg.negative_label not in cfg.labels:
             raise TinyMLError(f"negative label '{cfg.negative_label}' is not among the labels {list(cfg.labels)}")
 
@@ -178,7 +243,8 @@ class MagicWandTask(Task):
             xs.append(sample_fixed(s.data, s.rate_hz, cfg.features))
             ys.append(index[s.label])
             for _ in range(augment_copies):
-                data = augment(s, rng, cfg.augment_rotation, cfg.augment_yaw)
+                data = augment(s, rng, cfg.augment_rotation, cfg.augment_yaw, cfg.augment_warp, cfg.augment_tilt,
+                               cfg.augment_carry, cfg.augment_mirror)
                 length = int(np.ceil(len(data) * cfg.features.rate_hz / s.rate_hz))
                 lo, hi = sorted((0, cfg.features.window - length))
                 offset = int(rng.integers(lo - 2, hi + 3))
