@@ -174,3 +174,31 @@ def test_augmentation_settings_are_range_checked():
         TASK.check_config(config.apply_sets(base, ["augment_warp=1.2,0.8"]))
     cfg = config.apply_sets(base, ["augment_warp=0.5,1.25"])
     assert cfg.augment_warp == (0.5, 1.25) and config.from_dict(MagicWandConfig, config.to_dict(cfg)) == cfg
+
+
+def test_generated_rings_go_clockwise_and_counter_clockwise_circles_are_negatives():
+    """The TF wand data makes the drawing direction part of "ring" (two of its negative recordings
+    are counter-clockwise circles), so generated rings turn one way about gravity and the circles
+    among the generated negatives the other way. Carried circles on a near-upright plane turn about
+    a level axis, so only the swung majority shows the sense."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    import tinyml.tasks.magic_wand.synthetic as synthetic
+    from tinyml.tasks.magic_wand import features as mf
+    from tinyml.tasks.magic_wand.task import sample_fixed
+
+    frame = replace(MagicWandConfig().features, motion_rms=0)
+
+    def turns_up(sample):  # the circle's turning axis has an upward share in the gravity frame
+        w = mf.gravity_frame(sample_fixed(sample.data, sample.rate_hz, frame)[None], frame)[0].astype(float)
+        return np.cross(w[:-1], np.diff(w, axis=0)).sum(axis=0)[2] > 0
+
+    rings = synthetic.synthetic_wand(30, 2, labels=("ring",), negative_label="")
+    circles = synthetic.synthetic_negatives(30, 2, ccw_share=1.0)
+    assert np.mean([turns_up(s) for s in rings]) > 0.65
+    assert np.mean([turns_up(s) for s in circles]) < 0.35
+    # the negatives added to a user's recordings hold no such circles: their rings may go either way
+    assert all((a.data == b.data).all() for a, b in zip(synthetic.synthetic_negatives(5, 2),
+                                                         synthetic.synthetic_negatives(5, 2, ccw_share=0.0)))

@@ -6,7 +6,8 @@ wrist or elbow, so the board turns with the wand and gravity's share on its axes
 move the board without turning it. Size, speed, reach, tilt of the plane, the way the board sits
 on the wand and handedness (mirrored strokes) vary per gesture. The accelerometer reads specific
 force (motion minus gravity, so 1 g on the up axis at rest) in the board's frame, plus bias and
-noise. Negatives are idle hands, random smooth motion, shaking and other strokes (lines, V, Z).
+noise. Rings go clockwise. Negatives are counter-clockwise circles, idle hands, random smooth
+motion, shaking and other strokes (lines, V, Z).
 Deterministic for a seed.
 """
 
@@ -39,6 +40,10 @@ DRAW_SECONDS = (1.2, 2.6)  # time to draw one letter
 ARM = (0.2, 0.7)  # pivot (wrist, elbow) to board, metres
 REACH = (0.8, 1.2)  # pivot to the drawing plane, metres
 SIZE = (0.6, 1.4)  # letter height on that plane, metres: the wand swings about ±14° to ±41°
+# Share of the default dataset's negatives that are counter-clockwise circles. The TF wand data
+# makes the drawing direction part of "ring": two of its six negative recordings are such circles.
+# Not for the negatives added to a user's recordings, whose rings may go either way.
+CCW_NEGATIVES = 0.3
 
 
 def _min_jerk(tau: np.ndarray) -> np.ndarray:
@@ -143,8 +148,8 @@ def _with_rest(path: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np
 def _gesture(label: str, rate_hz: float, rng: np.random.Generator, swing_share: float = SWING_SHARE) -> np.ndarray:
     n = int(rng.uniform(*DRAW_SECONDS) * rate_hz)
     mirrored = rng.random() < 0.3  # left-handed users mirror the strokes
-    if label == "ring":
-        uv = _circle(n, clockwise=not mirrored)
+    if label == "ring":  # always clockwise: the TF data counts counter-clockwise circles as negatives
+        uv = _circle(n, clockwise=True)
     else:
         uv = _polyline(SHAPES[label], n)
         if mirrored:
@@ -155,7 +160,13 @@ def _gesture(label: str, rate_hz: float, rng: np.random.Generator, swing_share: 
     return _to_accelerometer(_with_rest(world, rate_hz, rng), rate_hz, rng)
 
 
-def _negative(rate_hz: float, rng: np.random.Generator) -> np.ndarray:
+def _negative(rate_hz: float, rng: np.random.Generator, ccw_share: float = 0.0) -> np.ndarray:
+    if ccw_share and rng.random() < ccw_share:  # a ring drawn the other way round
+        n = int(rng.uniform(*DRAW_SECONDS) * rate_hz)
+        uv = _circle(n, clockwise=False)
+        if rng.random() < SWING_SHARE:
+            return _swing_readings(_with_rest(uv, rate_hz, rng), rng.uniform(*SIZE), rate_hz, rng)
+        return _to_accelerometer(_with_rest(_stroke(uv, rng.uniform(0.15, 0.45), rng), rate_hz, rng), rate_hz, rng)
     kind = rng.integers(4)
     n = int(rng.uniform(1.0, 2.2) * rate_hz)
     t = np.arange(n) / rate_hz
@@ -190,13 +201,14 @@ def synthetic_wand(n_per_class: int, seed: int = 0, rate_hz: float = 100.0,
     samples = []
     for i in range(n_per_class):
         for label in labels:
-            data = _negative(rate_hz, rng) if label == negative_label else _gesture(label, rate_hz, rng, swing_share)
+            data = _negative(rate_hz, rng, CCW_NEGATIVES) if label == negative_label else _gesture(label, rate_hz, rng, swing_share)
             samples.append(MotionSample(data, rate_hz, label, f"synthetic-{i % 5}", f"synthetic:{seed}:{label}:{i}"))
     return samples
 
 
-def synthetic_negatives(n: int, seed: int = 0, rate_hz: float = 100.0, label: str = "negative") -> list[MotionSample]:
-    """n negative recordings (idle, random motion, shaking, other strokes) in g at rate_hz."""
+def synthetic_negatives(n: int, seed: int = 0, rate_hz: float = 100.0, label: str = "negative",
+                        ccw_share: float = 0.0) -> list[MotionSample]:
+    """n negative recordings (counter-clockwise circles, idle, random motion, shaking, other strokes) in g at rate_hz."""
     rng = np.random.default_rng(seed)
-    return [MotionSample(_negative(rate_hz, rng), rate_hz, label, "synthetic-negatives",
+    return [MotionSample(_negative(rate_hz, rng, ccw_share), rate_hz, label, "synthetic-negatives",
                          f"synthetic-negatives:{seed}:{i}") for i in range(n)]
