@@ -145,6 +145,14 @@ def _with_rest(path: np.ndarray, rate_hz: float, rng: np.random.Generator) -> np
     return np.concatenate([before, path, after])
 
 
+def _drawn(uv: np.ndarray, rate_hz: float, rng: np.random.Generator, swing_share: float) -> np.ndarray:
+    """A letter on the drawing plane, swung from the wrist (share swing_share) or carried → readings."""
+    if rng.random() < swing_share:
+        return _swing_readings(_with_rest(uv, rate_hz, rng), rng.uniform(*SIZE), rate_hz, rng)
+    world = _stroke(uv, rng.uniform(0.15, 0.45), rng)
+    return _to_accelerometer(_with_rest(world, rate_hz, rng), rate_hz, rng)
+
+
 def _gesture(label: str, rate_hz: float, rng: np.random.Generator, swing_share: float = SWING_SHARE) -> np.ndarray:
     n = int(rng.uniform(*DRAW_SECONDS) * rate_hz)
     mirrored = rng.random() < 0.3  # left-handed users mirror the strokes
@@ -154,19 +162,13 @@ def _gesture(label: str, rate_hz: float, rng: np.random.Generator, swing_share: 
         uv = _polyline(SHAPES[label], n)
         if mirrored:
             uv[:, 0] = 1 - uv[:, 0]
-    if rng.random() < swing_share:
-        return _swing_readings(_with_rest(uv, rate_hz, rng), rng.uniform(*SIZE), rate_hz, rng)
-    world = _stroke(uv, rng.uniform(0.15, 0.45), rng)
-    return _to_accelerometer(_with_rest(world, rate_hz, rng), rate_hz, rng)
+    return _drawn(uv, rate_hz, rng, swing_share)
 
 
 def _negative(rate_hz: float, rng: np.random.Generator, ccw_share: float = 0.0) -> np.ndarray:
     if ccw_share and rng.random() < ccw_share:  # a ring drawn the other way round
         n = int(rng.uniform(*DRAW_SECONDS) * rate_hz)
-        uv = _circle(n, clockwise=False)
-        if rng.random() < SWING_SHARE:
-            return _swing_readings(_with_rest(uv, rate_hz, rng), rng.uniform(*SIZE), rate_hz, rng)
-        return _to_accelerometer(_with_rest(_stroke(uv, rng.uniform(0.15, 0.45), rng), rate_hz, rng), rate_hz, rng)
+        return _drawn(_circle(n, clockwise=False), rate_hz, rng, SWING_SHARE)
     kind = rng.integers(4)
     n = int(rng.uniform(1.0, 2.2) * rate_hz)
     t = np.arange(n) / rate_hz

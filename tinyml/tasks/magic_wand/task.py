@@ -81,15 +81,25 @@ def _rotation(angles: np.ndarray) -> np.ndarray:
     return rot(*angles)
 
 
-def turn_about_gravity(data: np.ndarray, angle: float) -> np.ndarray:
-    """Readings turned by `angle` about their mean acceleration (gravity), each 3-axis group alike."""
+def _gravity(data: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mean acceleration, its unit vector), or None when it is too small to give a direction."""
     g = data[:, :3].astype(np.float64).mean(axis=0)
     norm = np.linalg.norm(g)
-    if norm < 1e-6:
+    return None if norm < 1e-6 else (g, g / norm)
+
+
+def _axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation by `angle` about the unit vector `axis` (Rodrigues)."""
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+
+
+def turn_about_gravity(data: np.ndarray, angle: float) -> np.ndarray:
+    """Readings turned by `angle` about their mean acceleration (gravity), each 3-axis group alike."""
+    gravity = _gravity(data)
+    if gravity is None:
         return data
-    k = g / norm
-    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    r = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+    r = _axis_rotation(gravity[1], angle)
     out = data.astype(np.float64).copy()
     for start in range(0, out.shape[1], 3):
         out[:, start:start + 3] = out[:, start:start + 3] @ r.T
@@ -100,8 +110,7 @@ def _tilt_and_mirror(k: np.ndarray, h: np.ndarray, angle: float, mirror: bool) -
     """(acceleration map, rotation-rate map): a tilt by `angle` about the axis h, then, if `mirror`, a
     reflection in the plane that holds k and h. A rotation rate is a pseudovector, so a mirror also
     flips its sign."""
-    cross = np.array([[0, -h[2], h[1]], [h[2], 0, -h[0]], [-h[1], h[0], 0]])
-    acc = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+    acc = _axis_rotation(h, angle)
     gyro = acc.copy()
     if mirror:
         n = np.cross(k, h)
@@ -143,11 +152,10 @@ def augment(sample: MotionSample, rng: np.random.Generator, max_rotation: float 
 def _restyle(data: np.ndarray, rng: np.random.Generator, max_tilt: float, carry: float,
              mirror: float) -> np.ndarray:
     """The tilt, carry and mirror steps of augment() on float64 readings."""
-    g = data[:, :3].mean(axis=0)
-    norm = np.linalg.norm(g)
-    if norm < 1e-6:
+    gravity = _gravity(data)
+    if gravity is None:
         return data
-    k = g / norm
+    g, k = gravity
     level = np.cross(k, [1.0, 0.0, 0.0] if abs(k[0]) < 0.9 else [0.0, 1.0, 0.0])
     level /= np.linalg.norm(level)
     turn = rng.uniform(0, 2 * np.pi)
