@@ -203,14 +203,16 @@ def synthetic_wand(n_per_class: int, seed: int = 0, rate_hz: float = 100.0,
     samples = []
     for i in range(n_per_class):
         for label in labels:
-            data = _negative(rate_hz, rng, CCW_NEGATIVES) if label == negative_label else _gesture(label, rate_hz, rng, swing_share)
+            data = (_negative(rate_hz, rng, CCW_NEGATIVES) if label == negative_label
+                    else _gesture(label, rate_hz, rng, swing_share))
             samples.append(MotionSample(data, rate_hz, label, f"synthetic-{i % 5}", f"synthetic:{seed}:{label}:{i}"))
     return samples
 
 
 def synthetic_negatives(n: int, seed: int = 0, rate_hz: float = 100.0, label: str = "negative",
                         ccw_share: float = 0.0) -> list[MotionSample]:
-    """n negative recordings (counter-clockwise circles, idle, random motion, shaking, other strokes) in g at rate_hz."""
+    """n negative recordings (idle, random motion, shaking, other strokes) in g at rate_hz; a share
+    ccw_share of them are counter-clockwise circles instead."""
     rng = np.random.default_rng(seed)
     return [MotionSample(_negative(rate_hz, rng, ccw_share), rate_hz, label, "synthetic-negatives",
                          f"synthetic-negatives:{seed}:{i}") for i in range(n)]

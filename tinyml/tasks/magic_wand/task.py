@@ -119,29 +119,24 @@ def _tilt_and_mirror(k: np.ndarray, h: np.ndarray, angle: float, mirror: bool) -
     return acc, gyro
 
 
-def augment(sample: MotionSample, rng: np.random.Generator, max_rotation: float = 0.25, max_yaw: float = 0.0,
-            warp: tuple[float, float] = (0.8, 1.25), max_tilt: float = 0.0, carry: float = 0.0,
-            mirror: float = 0.0) -> np.ndarray:
+def augment(sample: MotionSample, rng: np.random.Generator, cfg: MagicWandConfig) -> np.ndarray:
     """One augmented copy (float readings at the sample's rate): time warp, turn about gravity, tilt,
     carry, mirror, scale, rotation, noise.
 
     Tilt, carry and mirror change the motion and leave gravity (the recording's mean acceleration)
-    where it is, because the gravity frame would turn a change of both back. Tilt turns the motion
-    about a random level axis by up to max_tilt rad. Carry (with probability `carry`) removes most
-    of the level motion along its main direction: a gesture swung from the wrist shows the wand's tilt
-    there, a board carried through the same letter without turning does not. Mirror (with
-    probability `mirror`) reflects the motion in a random upright plane.
+    where it is, because the gravity frame would turn a change of both back (cfg.augment_* say how
+    much of each).
     """
     data = sample.data
     n = len(data)
-    m = max(4, int(round(n * rng.uniform(*warp))))
+    m = max(4, int(round(n * rng.uniform(*cfg.augment_warp))))
     src = np.linspace(0, n - 1, m)
     out = np.stack([np.interp(src, np.arange(n), data[:, a]) for a in range(data.shape[1])], axis=1)
-    if max_yaw:
-        out = turn_about_gravity(out, rng.uniform(-max_yaw, max_yaw))
-    if max_tilt or carry or mirror:
-        out = _restyle(out, rng, max_tilt, carry, mirror)
-    r = _rotation(rng.uniform(-max_rotation, max_rotation, 3))
+    if cfg.augment_yaw:
+        out = turn_about_gravity(out, rng.uniform(-cfg.augment_yaw, cfg.augment_yaw))
+    if cfg.augment_tilt or cfg.augment_carry or cfg.augment_mirror:
+        out = _restyle(out, rng, cfg.augment_tilt, cfg.augment_carry, cfg.augment_mirror)
+    r = _rotation(rng.uniform(-cfg.augment_rotation, cfg.augment_rotation, 3))
     for start in range(0, out.shape[1], 3):
         out[:, start:start + 3] = out[:, start:start + 3] @ r.T
     out *= rng.uniform(0.85, 1.15)
@@ -251,8 +246,7 @@ class MagicWandTask(Task):
             xs.append(sample_fixed(s.data, s.rate_hz, cfg.features))
             ys.append(index[s.label])
             for _ in range(augment_copies):
-                data = augment(s, rng, cfg.augment_rotation, cfg.augment_yaw, cfg.augment_warp, cfg.augment_tilt,
-                               cfg.augment_carry, cfg.augment_mirror)
+                data = augment(s, rng, cfg)
                 length = int(np.ceil(len(data) * cfg.features.rate_hz / s.rate_hz))
                 lo, hi = sorted((0, cfg.features.window - length))
                 offset = int(rng.integers(lo - 2, hi + 3))
