@@ -15,16 +15,23 @@ pytestmark = pytest.mark.slow
 TRAINED_TASKS = ("micro_speech", "magic_wand", "person_detection")
 
 
-def build_default(name, **changes):
-    """The default architecture (what decides flash and arena), trained just enough to convert."""
+def build_default(name, synthetic: bool = False, **changes):
+    """The default architecture (what decides flash and arena), trained just enough to convert;
+    `synthetic`: the architecture of the synthetic config, which `tinyml demo` trains."""
     task = get_task(name)
-    cfg = config.replace(task.default_config(), epochs=1, augment_copies=0, **changes)
+    base = task.synthetic_config() if synthetic else task.default_config()
+    cfg = config.replace(base, epochs=1, augment_copies=0, **changes)
     return task, train_task(task, cfg, task.synthetic(cfg, 6, 0), progress=lambda *_: None)
 
 
 @pytest.fixture(scope="module")
 def default_models():
-    return {name: build_default(name)[1] for name in TRAINED_TASKS}
+    out = {name: build_default(name)[1] for name in TRAINED_TASKS}
+    for name in TRAINED_TASKS:
+        task = get_task(name)
+        if task.synthetic_config() != task.default_config():
+            out[f"{name} synthetic"] = build_default(name, synthetic=True)[1]
+    return out
 
 
 def test_every_task_has_a_budget():
@@ -35,7 +42,12 @@ def test_every_task_has_a_budget():
 
 @pytest.mark.parametrize("name", TRAINED_TASKS)
 def test_default_model_within_budget_and_boards(default_models, name):
-    result = default_models[name]
+    for key in (name, f"{name} synthetic"):
+        if key in default_models:
+            _within_budget_and_boards(name, default_models[key])
+
+
+def _within_budget_and_boards(name, result):
     flash = len(result.tflite)
     arena = tflm.measure_arena(result.tflite)
     budget = budgets()[name]

@@ -76,3 +76,33 @@ def test_several_devices_train_with_mirrored_strategy():
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert out.returncode == 0, out.stderr[-2000:]
     assert "replicas 2 loss" in out.stdout
+
+
+def test_mixup_blends_each_example_with_another_of_its_batch():
+    x = np.arange(8, dtype=np.float32).reshape(8, 1) * 10
+    y = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0, 1, 2, 3]]
+    bx, by = fitmod.mix_batch(x, y, 0.5, np.random.default_rng(1))
+    assert np.allclose(by.sum(axis=1), 1)  # still a distribution over the classes
+    own = by[np.arange(8), [0, 1, 2, 3, 0, 1, 2, 3]]
+    assert (own >= 0.5 - 1e-6).all() and (own < 1).any()  # each leans to its own class, some are blended
+    # inputs blended by the same share as the targets: the example's own value weighs `own` (or more,
+    # when its partner has the same class)
+    partner = (bx[:, 0] - own * x[:, 0]) / np.maximum(1 - own, 1e-6)
+    blended = own < 1 - 1e-6
+    assert np.isin(np.round(partner[blended]), x[:, 0]).all()
+    again = fitmod.mix_batch(x, y, 0.5, np.random.default_rng(1))
+    assert np.array_equal(again[0], bx) and np.array_equal(again[1], by)
+
+
+def test_mixup_needs_scores_per_class_and_is_the_same_in_any_batch_order():
+    import pytest
+
+    x = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="targets"):
+        fitmod.to_tf_dataset(x, np.zeros(20, np.int64), 4, 0, True, mixup=0.5)
+    y = np.eye(2, dtype=np.float32)[np.arange(20) % 2]
+    first = [b for b in fitmod.to_tf_dataset(x, y, 4, 0, True, mixup=0.5).take(3)]
+    second = [b for b in fitmod.to_tf_dataset(x, y, 4, 0, True, mixup=0.5).take(3)]
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(first, second))
+    plain = [b for b in fitmod.to_tf_dataset(x, y, 4, 0, True).take(3)]
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(first, plain))

@@ -39,18 +39,24 @@ def example_buffer(shape: tuple[int, ...], dtype) -> np.ndarray:
     return out
 
 
-def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool, transform=None):
+def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuffle: bool, transform=None,
+                  mixup: float = 0.0):
     """Examples → tf.data: indices shuffled with a seed and batched, each batch gathered from `x`
     (in memory or a memory map on disk) and turned into float model inputs by `transform` only
-    when it is needed, so the float inputs of a large dataset never exist all at once."""
+    when it is needed, so the float inputs of a large dataset never exist all at once.
+    `mixup` > 0 blends each batch with a shuffled copy of itself (`mix_batch`); it needs (N, classes)
+    targets."""
     import tensorflow as tf
 
+    if mixup and y.ndim != 2:
+        raise ValueError("mixup blends targets: pass (N, classes) targets")
     y = y.astype(np.float32) if y.ndim == 2 else y.astype(np.int64)  # soft targets stay float
     transform = transform or (lambda v: v)
     shape = np.asarray(transform(x[:1])).shape[1:]
 
     def gather(idx):
-        return np.asarray(transform(x[idx]), dtype=np.float32), y[idx]
+        bx, by = np.asarray(transform(x[idx]), dtype=np.float32), y[idx]
+        return mix_batch(bx, by, mixup, np.random.default_rng([seed, *idx])) if mixup else (bx, by)
 
     def load(idx):
         bx, by = tf.numpy_function(gather, [idx], (tf.float32, tf.as_dtype(y.dtype)), stateful=False)
@@ -60,6 +66,18 @@ def to_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, shuf
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
+
+
+def mix_batch(x: np.ndarray, y: np.ndarray, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup: every example blended with another of its batch, inputs and targets by the same share
+    drawn from Beta(alpha, alpha); the example's own part is the larger (at least half), so each
+    blend still leans to its own class. `rng` comes from the batch's indices, so the blends are the
+    same whichever order tf.data gathers batches in."""
+    share = rng.beta(alpha, alpha, len(x)).astype(np.float32)
+    share = np.maximum(share, 1 - share)
+    other = rng.permutation(len(x))
+    sx = share.reshape(-1, *[1] * (x.ndim - 1))
+    return sx * x + (1 - sx) * x[other], share[:, None] * y + (1 - share[:, None]) * y[other]
 
 
 def training_strategy(gpus: list | None = None):
@@ -99,10 +117,11 @@ def progress_callback(label: str):
     return Bar()
 
 
-def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, callbacks=(), strategy=None):
+def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, callbacks=(), strategy=None,
+        mixup: float = 0.0):
     """Build the task's model and train it on its examples (turned into model inputs batch by
-    batch with `task.model_inputs`), under `strategy` (default: `training_strategy()`);
-    returns (model, history dict)."""
+    batch with `task.model_inputs`, blended by `mixup` when > 0), under `strategy` (default:
+    `training_strategy()`); returns (model, history dict)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf
@@ -115,7 +134,7 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, c
         model = task.build_model(cfg)
         loss = "categorical_crossentropy" if np.ndim(train_y) == 2 else "sparse_categorical_crossentropy"
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=["accuracy"])
-    train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, True, task.model_inputs)
+    train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, True, task.model_inputs, mixup)
     val_ds = (to_tf_dataset(val_x, val_y, 256, cfg.seed, False, task.model_inputs)
               if val_x is not None and len(val_x) else None)
     best = _keep_best_callback() if val_ds is not None else None

@@ -60,9 +60,12 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     progress(f"train {len(train_s)} ({len(extra)} generated, {len(tx)} augmented), hold out {len(val_s)}")
     callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
     targets = task.targets(cfg, tx, ty)
+    mixup = task.mixup(cfg)
+    if mixup and np.ndim(targets) == 1:  # blending needs a score per class
+        targets = np.eye(len(cfg.labels), dtype=np.float32)[targets]
     # soft training targets (distillation): validate against the labels, one-hot, without a second teacher pass
     val_targets = np.eye(len(cfg.labels), dtype=np.float32)[vy] if np.ndim(targets) == 2 else vy
-    model, history = fit(task, cfg, tx, targets, vx, val_targets, callbacks=callbacks)
+    model, history = fit(task, cfg, tx, targets, vx, val_targets, callbacks=callbacks, mixup=mixup)
     fit_seconds = time.time() - start
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
     tflite = quantize(model, task.representative(rep))

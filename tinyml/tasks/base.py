@@ -179,6 +179,10 @@ class Task(abc.ABC):
         """Training targets for examples x: int labels, or (N, classes) soft scores (e.g. distillation)."""
         return y
 
+    def mixup(self, cfg) -> float:
+        """Mixup's Beta parameter for training batches (`fit.mix_batch`); 0 = off, the default."""
+        return 0.0
+
     def build_model(self, cfg):
         """The Keras model for a config."""
         raise self._no_trainer()

@@ -199,6 +199,7 @@ def test_train_export_evaluate_stream(tmp_path, shared_data):
     assert report["flash_bytes"] <= 18800
     saved = json.loads((run / "config.json").read_text())  # without --data: the synthetic config, --set on top
     assert (saved["freq_warp"], saved["time_masks"], saved["augment_copies"]) == (0.15, 3, 1)
+    assert (saved["mixup"], saved["ds_width"]) == (0.5, 20)
     out = tmp_path / "sketch"
     proc = run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(out), "--allow-weak")
     assert proc.returncode == 0, proc.stderr

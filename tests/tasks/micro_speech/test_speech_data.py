@@ -215,3 +215,10 @@ def test_frequency_warp_moves_energy_along_the_channels():
     assert len(peaks) > 2 and min(peaks) >= 17 and max(peaks) <= 24  # within 1 ± 0.15 of channel 20
     with pytest.raises(TinyMLError, match="freq_warp"):
         TASK.check_config(MicroSpeechConfig(freq_warp=1.5))
+
+
+def test_mixup_is_range_checked_and_reaches_training_as_scores_per_class():
+    with pytest.raises(TinyMLError, match="mixup"):
+        TASK.check_config(MicroSpeechConfig(mixup=-0.5))
+    assert TASK.mixup(MicroSpeechConfig()) == 0.0  # real-data training is as it was
+    assert TASK.mixup(TASK.synthetic_config()) > 0
