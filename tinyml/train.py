@@ -61,10 +61,11 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
     targets = task.targets(cfg, tx, ty)
     mixup = task.mixup(cfg)
+    one_hot = np.eye(len(cfg.labels), dtype=np.float32)
     if mixup and np.ndim(targets) == 1:  # blending needs a score per class
-        targets = np.eye(len(cfg.labels), dtype=np.float32)[targets]
-    # soft training targets (distillation): validate against the labels, one-hot, without a second teacher pass
-    val_targets = np.eye(len(cfg.labels), dtype=np.float32)[vy] if np.ndim(targets) == 2 else vy
+        targets = one_hot[targets]
+    # soft training targets (distillation, mixup): validate against the labels, one-hot, without a second teacher pass
+    val_targets = one_hot[vy] if np.ndim(targets) == 2 else vy
     model, history = fit(task, cfg, tx, targets, vx, val_targets, callbacks=callbacks, mixup=mixup)
     fit_seconds = time.time() - start
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
