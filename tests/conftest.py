@@ -79,9 +79,11 @@ def build_c_harness(tmp_path: Path, firmware, harness: str) -> Path:
     return exe
 
 
-def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProcess:
-    """The checks the issue asks for: generated C standalone with -Werror, the .ino against the shim."""
+def compile_sketch(sketch_dir: Path, ino_name: str, defines: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """The checks the issue asks for: generated C standalone with -Werror, the .ino against the shim
+    (with a board's `defines`)."""
     cc = gxx()
+    flags = [f"-D{d}" for d in defines]
     out = []
     for src in ("model_data.cpp",):
         out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-Werror", "-c", src, "-o", os.devnull],
@@ -93,7 +95,7 @@ def compile_sketch(sketch_dir: Path, ino_name: str) -> subprocess.CompletedProce
         out.append(subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", src, "-o", os.devnull],
                                   cwd=sketch_dir, capture_output=True, text=True))
     for src in sorted(p.name for p in sketch_dir.iterdir() if p.suffix in (".ino", ".cpp", ".cc")):
-        out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-fsyntax-only", "-x", "c++",
+        out.append(subprocess.run([cc, "-std=c++17", "-Wall", "-Wextra", "-fsyntax-only", "-x", "c++", *flags,
                                    "-include", "Arduino.h", f"-I{STANDINS}", f"-I{SHIM}", "-I.", src],
                                   cwd=sketch_dir, capture_output=True, text=True))
     failed = [r for r in out if r.returncode != 0]

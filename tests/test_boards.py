@@ -32,3 +32,74 @@ def test_margin_is_stated_and_aligned():
 def test_unknown_board():
     with pytest.raises(TinyMLError, match="choose one of"):
         get_board("uno")
+
+
+# --- every board × every task: a sketch that builds, or one line up front ----------------------
+
+import shutil  # noqa: E402
+
+from conftest import SHARED_DATA, compile_sketch  # noqa: E402
+
+TASKS_WITH_SKETCHES = ("generic", "magic_wand", "micro_speech", "person_detection")
+VENDORED = SHARED_DATA.parent / "vendor" / "Chirale_TensorFlowLite-2.0.0.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def task_sources():
+    """Each task's default architecture, trained just enough to convert, as export sources."""
+    from fixtures import tiny_model
+
+    from tinyml import config
+    from tinyml.export.pipeline import ExportSource
+    from tinyml.tasks import get_task
+    from tinyml.train import train_task
+
+    out = {"generic": ExportSource(tiny_model(), "generic", (), None, "generic")}
+    for name in TASKS_WITH_SKETCHES[1:]:
+        task = get_task(name)
+        cfg = config.replace(task.default_config(), epochs=1, augment_copies=0)
+        run = train_task(task, cfg, task.synthetic(cfg, 6, 0), progress=lambda *_: None).run
+        out[name] = ExportSource.from_run(run, name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def arm_library():
+    """The board's TFLM library built for the Cortex-M4, or None (then Cortex-M boards get the host check)."""
+    if shutil.which("arm-none-eabi-g++") is None or not VENDORED.exists():
+        return None
+    from tinyml.device.toolchain import build_library
+
+    return build_library(VENDORED)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board_key", sorted(BOARDS))
+def test_every_board_and_task_exports_a_sketch_that_builds_or_is_refused_up_front(task_sources, arm_library,
+                                                                                   board_key, tmp_path):
+    from tinyml.export.pipeline import build_export
+    from tinyml.files import write_files
+
+    board = get_board(board_key)
+    built = []
+    for task, source in task_sources.items():
+        try:
+            result = build_export(source, board, task, None, verify_count=2)
+        except TinyMLError as exc:
+            message = str(exc)
+            assert "\n" not in message and f"has no " in message and "generic sketch" in message, message
+            assert task != "generic"
+            continue
+        write_files(tmp_path / task, result.files)
+        if board.arm_cortex_m and arm_library is not None:
+            from tinyml.device.toolchain import build_sketch
+
+            image = build_sketch(tmp_path / task, arm_library, tmp_path / f"{task}_obj",
+                                 defines=board.defines, harness=False)
+            assert not image.warnings, image.warnings[:3]
+        proc = compile_sketch(tmp_path / task, f"{task}.ino", board.defines)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        built.append(task)
+    assert "generic" in built
+    expected = {"nano33ble_sense": 4, "nano33ble_sense_rev2": 4, "nano_esp32": 1, "portenta_h7": 2}
+    assert len(built) == expected[board_key], built

@@ -58,6 +58,10 @@ class Board:
     """Role ('imu', 'mic', 'camera') to sensor."""
     tflm: TflmLibrary = CHIRALE_2_0_0
     """The TFLM Arduino library the board builds (Library Manager release, with its ops and kernel limits)."""
+    defines: tuple[str, ...] = ("ARDUINO_ARCH_MBED",)
+    """Preprocessor names the board's Arduino core defines (build checks use them)."""
+    arm_cortex_m: bool = True
+    """An Arm Cortex-M MCU: build checks compile its sketches with the Arm cross compiler."""
 
     @property
     def tflm_library(self) -> str:
@@ -115,6 +119,7 @@ _NANO33_REV1 = Board(
     model_ram_budget=_NANO33_MODEL_RAM,
     model_flash_budget=_NANO33_MODEL_FLASH,
     core="arduino:mbed_nano",
+    defines=("ARDUINO_ARCH_MBED", "ARDUINO_ARDUINO_NANO33BLE"),
     sensors={
         "imu": Sensor("LSM9DS1", "Arduino_LSM9DS1", "Arduino_LSM9DS1.h", "IMU"),
         "mic": _PDM,
@@ -151,6 +156,8 @@ BOARDS: dict[str, Board] = {
             core="arduino:esp32",
             clock_hz=240e6,
             sensors={},
+            defines=("ARDUINO_ARCH_ESP32", "ARDUINO_NANO_ESP32", "ESP32"),
+            arm_cortex_m=False,
         ),
         Board(
             key="portenta_h7",
@@ -163,6 +170,7 @@ BOARDS: dict[str, Board] = {
             model_flash_budget=768 * KB,
             core="arduino:mbed_portenta",
             clock_hz=480e6,
+            defines=("ARDUINO_ARCH_MBED", "ARDUINO_PORTENTA_H7_M7", "CORE_CM7"),
             sensors={
                 "mic": Sensor("Vision Shield PDM microphones", "", "PDM.h", "PDM"),
             },

@@ -103,9 +103,9 @@ def cmd_verify(args) -> int:
 
 def cmd_export(args) -> int:
     from tinyml.boards import get_board
-    from tinyml.export.pipeline import build_export, default_sketch_name, load_source
+    from tinyml.export.pipeline import build_export, check_sketch_target, default_sketch_name, load_source
     from tinyml.export.sketch import arduino_commands
-    from tinyml.files import write_files, write_folder
+    from tinyml.files import output_lock
     from tinyml.modelinfo import read_model
     from tinyml.names import safe_name
 
@@ -121,10 +121,33 @@ def cmd_export(args) -> int:
         raise WeakModelError(f"{args.model} was trained into a weak model ({source.warnings[0]}); "
                              "fix the data and retrain, or pass --allow-weak to export it anyway")
     name = name or default_sketch_name(source.stem)
-    result = build_export(source, board, name, _labels(args.labels), verify_count=args.verify_count)
     sketch_dir = Path(args.out) / name
-    files = dict(result.files)
+    with output_lock(sketch_dir):
+        check_sketch_target(sketch_dir, source, board.key, args.overwrite)
+        result = build_export(source, board, name, _labels(args.labels), verify_count=args.verify_count)
+        _write_export(args, board, name, sketch_dir, result)
     v = result.verified
+    print(f"wrote {sketch_dir}/ ({len(result.files)} files) for {board.title}")
+    print(f"  model {result.info.flash_bytes:,} B flash, ops: {', '.join(result.info.op_names)}")
+    print(f"  arena {result.arena_measured:,} B measured in TFLM; sketch reserves "
+          f"{result.arena_total:,} B")
+    if v.get("note"):
+        import textwrap
+
+        print(textwrap.fill(f"note: {v['note']}", 78, initial_indent="  ", subsequent_indent="    "))
+    else:
+        print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
+    print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
+    for line in arduino_commands(board, result.libraries, str(sketch_dir), _detected_port()):
+        print(f"  {line}")
+    return 0
+
+
+def _write_export(args, board, name: str, sketch_dir: Path, result) -> None:
+    """The sketch files, after the emulated board agreed with the host when --emulate asks it."""
+    from tinyml.files import write_files, write_folder
+
+    files = dict(result.files)
     if args.emulate:  # on a staged copy first: a sketch that computes something else is not written
         import tempfile
 
@@ -139,20 +162,6 @@ def cmd_export(args) -> int:
         manifest["emulated"] = report.as_dict(board.clock_hz)
         files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     write_folder(sketch_dir, files)
-    print(f"wrote {sketch_dir}/ ({len(files)} files) for {board.title}")
-    print(f"  model {result.info.flash_bytes:,} B flash, ops: {', '.join(result.info.op_names)}")
-    print(f"  arena {result.arena_measured:,} B measured in TFLM; sketch reserves "
-          f"{result.arena_total:,} B")
-    if v.get("note"):
-        import textwrap
-
-        print(textwrap.fill(f"note: {v['note']}", 78, initial_indent="  ", subsequent_indent="    "))
-    else:
-        print(f"  verified: TFLM == TFLite on {v['compared']} {v['source']} inputs")
-    print("build and upload with arduino-cli (or open the .ino in the Arduino IDE):")
-    for line in arduino_commands(board, result.libraries, str(sketch_dir), _detected_port()):
-        print(f"  {line}")
-    return 0
 
 
 def _detected_port() -> str | None:
@@ -306,7 +315,6 @@ def cmd_train(args) -> int:
     from tinyml.config import apply_sets
     from tinyml.run import write_run
     from tinyml.tasks import get_task
-    from tinyml.train import train_task
 
     task = get_task(args.task)
     if not task.trains:
@@ -321,6 +329,24 @@ def cmd_train(args) -> int:
             raise TinyMLError(f"task '{task.name}' cannot start from a .tflite (--init-from)")
         cfg = replace(cfg, init_from=str(args.init_from))
     task.check_config(cfg)
+    from tinyml.files import check_output_folder, output_lock
+
+    check_output_folder(Path(args.out), "run.json")  # before any work, not after an hour of training
+    with output_lock(Path(args.out)):
+        result = _train_from_args(args, task, cfg)
+        write_run(Path(args.out), result.run, result.model)
+    r = result.report
+    print(f"wrote {args.out}/")
+    print(f"  float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), {r['flash_bytes']:,} B "
+          f"flash, arena {r['arena_bytes']:,} B")
+    print(f"  kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy), {r['total_seconds']} s")
+    return _weak_exit(r["warnings"], args.allow_weak)
+
+
+def _train_from_args(args, task, cfg):
+    """Load --data (or generate the synthetic data) and train."""
+    from tinyml.train import train_task
+
     if args.data:
         samples = task.load_many(args.data, cfg)
     else:
@@ -331,14 +357,7 @@ def cmd_train(args) -> int:
             raise TinyMLError(f"--synthetic {args.synthetic}: give 1 to 100000 examples per class")
         print(f"no --data: training on the embedded synthetic data ({args.synthetic} per class)")
         samples = task.synthetic(cfg, args.synthetic, cfg.seed)
-    result = train_task(task, cfg, samples, show_epochs=True)
-    write_run(Path(args.out), result.run, result.model)
-    r = result.report
-    print(f"wrote {args.out}/")
-    print(f"  float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), {r['flash_bytes']:,} B "
-          f"flash, arena {r['arena_bytes']:,} B")
-    print(f"  kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy), {r['total_seconds']} s")
-    return _weak_exit(r["warnings"], args.allow_weak)
+    return train_task(task, cfg, samples, show_epochs=True)
 
 
 def _warn(text: str) -> None:
@@ -649,6 +668,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--library", help="Chirale_TensorFlowLite folder or .tar.gz for --emulate")
     s.add_argument("--allow-weak", action="store_true",
                    help="export a run even though training flagged its model as weak")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace a sketch folder edited by hand, or one exported from another model or for another "
+                        "board (files you added to the folder are kept)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("emulate", help="run an exported sketch on an emulated Cortex-M4 and compare with the host")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -87,43 +89,144 @@ def _fsync_tree(folder: Path) -> None:
                 os.close(fd)
 
 
-@contextlib.contextmanager
-def staged_folder(root: Path, marker: str):
-    """Yield an empty folder beside `root`; fill it, and on success it replaces `root` whole.
+def recorded_files(root: Path, marker: str) -> dict | None:
+    """What the marker file (a tinyml manifest, run.json, vww.json) says tinyml wrote into `root`:
+    {relative path: sha256 or None}; None when the folder has no readable record."""
+    try:
+        meta = json.loads((Path(root) / marker).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = meta.get("files") if isinstance(meta, dict) else None
+    if isinstance(files, dict):
+        return {str(k): (v if isinstance(v, str) else None) for k, v in files.items()}
+    if isinstance(files, list):
+        return {str(k): None for k in files}
+    return None
 
-    A failure (an exception, a full disk) removes the stage and leaves `root` as it was, so a
-    command leaves the old output or the new one, never a mix. An existing `root` is replaced only
-    when tinyml wrote it (it holds `marker`) or it is empty, so a user's own folder is never lost."""
+
+def edited_files(root: Path, marker: str) -> list[str]:
+    """Files in `root` whose content differs from the sha256 tinyml recorded when it wrote them
+    (hand edits), sorted; empty when nothing was edited or nothing was recorded."""
+    recorded = recorded_files(root, marker) or {}
+    edited = []
+    for rel, digest in sorted(recorded.items()):
+        path = Path(root) / rel
+        if digest is None or not _inside(Path(root), path) or not path.is_file():
+            continue
+        try:
+            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                edited.append(rel)
+        except OSError:
+            edited.append(rel)
+    return edited
+
+
+def _top_names(paths) -> set[str]:
+    names = set()
+    for rel in paths:
+        parts = Path(rel).parts
+        if parts and parts[0] not in ("..", ".", "/"):
+            names.add(parts[0])
+    return names
+
+
+def check_output_folder(root: Path, marker: str) -> None:
+    """Refuse, before any work, an output path tinyml cannot write: a file, or a folder of the
+    user's own (files but no marker)."""
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise TinyMLError(f"{root} exists and is not a folder; pick another output path")
     if root.is_dir() and any(root.iterdir()) and not (root / marker).is_file():
         raise TinyMLError(f"{root} already holds files tinyml did not write (no {marker}); "
                           "pick another output path or empty it")
+
+
+_HELD: dict[str, list] = {}
+
+
+@contextlib.contextmanager
+def output_lock(root: Path):
+    """Hold the one writer's lock of output folder `root` (a hidden lock file beside it), or refuse.
+
+    Two commands writing one folder at once would both report success while one result is lost;
+    the second one is refused at once instead. Re-entrant within one process."""
+    import fcntl
+
+    root = Path(root)
+    key = str(root.absolute())
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[key][1] -= 1
+        return
     try:
         root.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))
+        fd = os.open(root.parent / f".{root.name}.tinyml-lock", os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
     except OSError as exc:
         raise TinyMLError(f"cannot write into {root.parent}: {exc.strerror or exc}") from None
     try:
-        yield stage
-        _fsync_tree(stage)
-        os.chmod(stage, 0o777 & ~_umask())
-        if root.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
-            os.rename(root, old / root.name)
-            try:
-                os.rename(stage, root)
-            except BaseException:
-                os.rename(old / root.name, root)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(stage, root)
-    except OSError as exc:
-        raise TinyMLError(f"cannot write {root}: {exc.strerror or exc}; nothing there was changed") from None
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise TinyMLError(f"another tinyml command is writing {root} right now; wait for it to finish, "
+                          "or pick another output path") from None
+    _HELD[key] = [fd, 1]
+    try:
+        yield
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        del _HELD[key]
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def staged_folder(root: Path, marker: str):
+    """Yield an empty folder beside `root`; fill it, and on success it replaces `root`'s own files.
+
+    A failure (an exception, a full disk) removes the stage and leaves `root` as it was, so a
+    command leaves the old output or the new one, never a mix. An existing `root` is written into
+    only when tinyml wrote it (it holds `marker`) or it is empty. What tinyml wrote there before
+    (the files the marker records, and every name the new output has) is replaced; anything else in
+    the folder (the user's notes, a sketch exported into a run folder) is carried over untouched."""
+    root = Path(root)
+    with output_lock(root):
+        check_output_folder(root, marker)
+        recorded = recorded_files(root, marker) if root.is_dir() else None
+        try:
+            root.parent.mkdir(parents=True, exist_ok=True)
+            stage = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))
+        except OSError as exc:
+            raise TinyMLError(f"cannot write into {root.parent}: {exc.strerror or exc}") from None
+        carried: list[str] = []
+        try:
+            yield stage
+            _fsync_tree(stage)
+            os.chmod(stage, 0o777 & ~_umask())
+            if root.exists():
+                ours = _top_names(recorded or {}) | {marker} | {p.name for p in stage.iterdir()}
+                for entry in sorted(p.name for p in root.iterdir() if p.name not in ours):
+                    os.rename(root / entry, stage / entry)
+                    carried.append(entry)
+                old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
+                os.rename(root, old / root.name)
+                try:
+                    os.rename(stage, root)
+                except BaseException:
+                    os.rename(old / root.name, root)
+                    raise
+                carried = []
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(stage, root)
+        except OSError as exc:
+            raise TinyMLError(f"cannot write {root}: {exc.strerror or exc}; nothing there was changed") from None
+        finally:
+            for entry in carried:  # the swap failed: the user's files go back where they were
+                with contextlib.suppress(OSError):
+                    os.rename(stage / entry, root / entry)
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_folder(root: Path, files: dict, marker: str = "manifest.json") -> list[Path]:

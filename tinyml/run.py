@@ -44,13 +44,15 @@ def write_run(run_dir: Path, run: Run, keras_model=None) -> None:
 
     files = {
         "config.json": json.dumps(config_mod.to_dict(run.config), indent=2, sort_keys=True) + "\n",
-        "run.json": json.dumps({"task": run.task, "tool_version": __version__}, indent=2, sort_keys=True) + "\n",
         "report.json": json.dumps(run.report, indent=2, sort_keys=True) + "\n",
         "history.json": json.dumps(run.history, indent=2, sort_keys=True) + "\n",
         "model.tflite": run.model,
         "confusion.png": confusion_png(run.report["confusion"], run.labels, f"{run.task} int8 (validation)"),
         "curves.png": curves_png(run.history),
     }
+    written = sorted([*files, "run.json"] + (["model.keras"] if keras_model is not None else []))
+    files["run.json"] = json.dumps({"task": run.task, "tool_version": __version__, "files": written},
+                                   indent=2, sort_keys=True) + "\n"
     with staged_folder(Path(run_dir), "run.json") as stage:
         for name, content in files.items():
             (stage / name).write_bytes(content.encode() if isinstance(content, str) else content)

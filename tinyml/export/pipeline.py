@@ -87,6 +87,24 @@ def require_fit(board: Board, flash: int, arena_measured: int) -> None:
         )
 
 
+SENSOR_WORDS = {"imu": "IMU (accelerometer)", "mic": "microphone", "camera": "camera this sketch drives (OV767X)"}
+
+
+def require_sensors(board: Board, roles: tuple[str, ...], task: str) -> None:
+    """Refuse up front a task sketch for a board without the sensor it reads, naming the boards that
+    have it and the generic sketch, which runs the same model on any board."""
+    missing = [role for role in roles if role not in board.sensors]
+    if not missing:
+        return
+    from tinyml.errors import TinyMLError
+
+    able = [b.key for b in BOARDS.values() if all(role in b.sensors for role in roles)]
+    raise TinyMLError(
+        f"the {board.title} has no {' or '.join(SENSOR_WORDS.get(r, r) for r in missing)} for the {task} sketch; "
+        f"export for {' or '.join(able) or 'another board'}, or export the bare model.tflite of the run for this board "
+        "(the generic sketch reads its inputs over Serial)")
+
+
 @dataclass(frozen=True)
 class ExportSource:
     """What export starts from: a bare .tflite, or a training run folder with its config."""
@@ -103,6 +121,11 @@ class ExportSource:
     """Default sketch name source (file or folder name)."""
     warnings: tuple[str, ...] = ()
     """The truth guards' warnings recorded by training (a weak model); empty for a bare model."""
+
+    @property
+    def identity(self) -> dict:
+        """What the sketch was exported from, as its manifest records it."""
+        return {"kind": "run" if self.config is not None else "model file", "name": self.stem}
 
     @classmethod
     def from_run(cls, run, stem: str) -> "ExportSource":
@@ -124,6 +147,42 @@ def load_source(path: str | Path) -> ExportSource:
         # the sketch is named after the run folder, so two runs of one task export side by side
         return ExportSource.from_run(read_run(p), p.resolve().name)
     return ExportSource(model=load_model_bytes(p), task="generic", labels=(), config=None, stem=p.stem)
+
+
+def check_sketch_target(sketch_dir: Path, source: ExportSource, board_key: str, overwrite: bool = False) -> None:
+    """Refuse, before any work, to replace a sketch folder that holds something else than an older
+    export of this source for this board, or that was edited by hand; `overwrite` replaces those.
+    Files the user added to the folder are kept either way (see files.staged_folder)."""
+    import json
+
+    from tinyml.errors import TinyMLError
+    from tinyml.files import check_output_folder, edited_files
+
+    sketch_dir = Path(sketch_dir)
+    check_output_folder(sketch_dir, "manifest.json")
+    if overwrite or not (sketch_dir / "manifest.json").is_file():
+        return
+    try:
+        manifest = json.loads((sketch_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    manifest = manifest if isinstance(manifest, dict) else {}
+    old, new = manifest.get("source"), source.identity
+    if isinstance(old, dict) and old != new:
+        raise TinyMLError(
+            f"{sketch_dir} holds the sketch exported from the {old.get('kind')} '{old.get('name')}', and this "
+            f"{new['kind']} '{new['name']}' would get the same sketch name; pass --name OTHER to export it beside "
+            "that one, or --overwrite to replace it")
+    board = manifest.get("board")
+    old_board = board.get("key") if isinstance(board, dict) else None
+    if old_board and old_board != board_key:
+        raise TinyMLError(f"{sketch_dir} holds this model's sketch for {old_board}; pass --name "
+                          f"{sketch_dir.name}_{board_key} to keep both boards' sketches, or --overwrite to replace it")
+    edited = edited_files(sketch_dir, "manifest.json")
+    if edited:
+        raise TinyMLError(f"{sketch_dir}: {', '.join(edited)} changed since tinyml exported it (edited by hand); "
+                          "to keep the edits copy the folder elsewhere or export under another --name; "
+                          "--overwrite replaces them")
 
 
 def default_sketch_name(stem: str) -> str:
@@ -165,6 +224,7 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
     board.tflm.check(info)
     task = get_task(source.task)
     firmware = task.firmware(source.config, info)
+    require_sensors(board, firmware.sensor_roles, task.name)
     labels = check_labels(labels or list(source.labels), info.outputs[0].elements)
     resolver_methods(info)  # refuse unsupported ops before spending time in interpreters
     model = Model(data=source.model, info=info, arena_measured=tflm.measure_arena(source.model))
@@ -175,7 +235,8 @@ def build_export(source: ExportSource, board: Board, name: str, labels: list[str
     result = tflm.verify(source.model, count=verify_count, seed=seed, arena=arena + 1024, info=info)
     note = tflm.check_for_export(result)
     verified = result.as_dict() | ({"note": note} if note else {})
-    files = sketch_files(model, board, name, labels, task.name, firmware, verified, source.config)
+    files = sketch_files(model, board, name, labels, task.name, firmware, verified, source.config,
+                         source.identity)
     return ExportResult(files=files, info=info, arena_measured=arena, arena_total=model.arena_total,
                         verified=verified,
                         libraries=board.libraries(firmware.sensor_roles),

@@ -86,10 +86,13 @@ def sketch_files(
     firmware: Firmware,
     verified: dict | None = None,
     config=None,
+    source: dict | None = None,
 ) -> dict[str, str]:
     """{path relative to the sketch folder: text} for the whole sketch, manifest included.
 
-    `model` is an export Model (bytes, parsed info, measured arena); `config` the typed run config."""
+    `model` is an export Model (bytes, parsed info, measured arena); `config` the typed run config;
+    `source` what it was exported from ({"kind": "run" or "model file", "name": ...}), so a later
+    export of something else under the same sketch name is recognised as a collision."""
     from tinyml import config as config_mod
 
     info = model.info
@@ -112,6 +115,7 @@ def sketch_files(
         "feature_constants": {c.name: c.value for c in firmware.constants},
         "verified": verified,
         "config": config_mod.to_dict(config) if config is not None else None,
+        "source": source,
         "files": {path: hashlib.sha256(text.encode()).hexdigest() for path, text in sorted(files.items())},
     }
     files["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n"

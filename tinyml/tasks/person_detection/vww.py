@@ -124,6 +124,7 @@ def build_vww(images_dir: str | Path, annotations: str | Path, out_dir: str | Pa
         if counts[negative] + counts[positive] == 0:
             raise TinyMLError(f"none of the {len(labels)} annotated images are in {images_dir}")
         (stage / "vww.json").write_text(json.dumps({"category": category, "threshold": threshold,
-                                                   "annotations": str(annotations), "counts": counts},
+                                                   "annotations": str(annotations), "counts": counts,
+                                                   "files": [negative, positive]},
                                                   indent=2, sort_keys=True) + "\n")
     return counts
