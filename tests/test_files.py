@@ -1,20 +1,84 @@
 """Output folders are replaced whole or not at all; other people's folders are never touched."""
 
 import errno
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from tinyml.errors import TinyMLError
-from tinyml.files import staged_folder, write_folder
+from tinyml.files import edited_files, output_lock, staged_folder, write_folder
 
 
-def test_write_folder_replaces_stale_files(tmp_path):
+def _manifest(*names):
+    return json.dumps({"files": {n: "0" * 64 for n in names}})
+
+
+def test_write_folder_replaces_stale_files_it_wrote_and_keeps_the_users(tmp_path):
     root = tmp_path / "sketch"
-    write_folder(root, {"manifest.json": "{}", "a.c": "old", "sub/x.h": "x"})
-    write_folder(root, {"manifest.json": "{}", "b.c": "new"})
-    assert sorted(p.name for p in root.rglob("*")) == ["b.c", "manifest.json"]
-    assert [p.name for p in tmp_path.iterdir()] == ["sketch"]  # no stage or old copy left behind
+    write_folder(root, {"manifest.json": _manifest("a.c", "sub/x.h"), "a.c": "old", "sub/x.h": "x"})
+    (root / "NOTES.md").write_text("mine")
+    (root / "exports").mkdir()
+    (root / "exports" / "keep.ino").write_text("mine too")
+    write_folder(root, {"manifest.json": _manifest("b.c"), "b.c": "new"})
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
+        "NOTES.md", "b.c", "exports", "exports/keep.ino", "manifest.json"]
+    assert (root / "NOTES.md").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["sketch"]  # no stage, old copy or lock file left behind
+
+
+def test_a_folder_without_a_record_keeps_everything_but_the_names_written(tmp_path):
+    root = tmp_path / "run"
+    write_folder(root, {"run.json": "{}", "a": "1"}, marker="run.json")
+    (root / "b").write_text("2")
+    write_folder(root, {"run.json": "{}", "a": "3"}, marker="run.json")
+    assert (root / "a").read_text() == "3" and (root / "b").read_text() == "2"
+
+
+def test_a_failed_swap_puts_the_users_files_back(tmp_path, monkeypatch):
+    root = tmp_path / "sketch"
+    write_folder(root, {"manifest.json": _manifest("a.c"), "a.c": "old"})
+    (root / "NOTES.md").write_text("mine")
+    real_rename = os.rename
+
+    def failing(src, dst):
+        if ".new-" in str(src) and str(dst) == str(root):
+            raise OSError(errno.EIO, "I/O error")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(TinyMLError, match="nothing there was changed"):
+        write_folder(root, {"manifest.json": _manifest("a.c"), "a.c": "new"})
+    monkeypatch.undo()
+    assert (root / "a.c").read_text() == "old" and (root / "NOTES.md").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["sketch"]
+
+
+def test_a_second_writer_of_one_folder_is_refused(tmp_path):
+    root = tmp_path / "run"
+    with output_lock(root):
+        with output_lock(root):  # the same command may take it again
+            pass
+        proc = subprocess.run([sys.executable, "-c", "import sys; from tinyml.files import output_lock\n"
+                               "from tinyml.errors import TinyMLError\n"
+                               f"try:\n    with output_lock({str(root)!r}): pass\n"
+                               "except TinyMLError as e: print(e); sys.exit(1)"], capture_output=True, text=True)
+        assert proc.returncode == 1 and "another tinyml command is writing" in proc.stdout
+    with output_lock(root):  # released: free again
+        pass
+
+
+def test_hand_edits_are_found_by_their_hash(tmp_path):
+    import hashlib
+
+    root = tmp_path / "s"
+    write_folder(root, {"manifest.json": json.dumps({"files": {"a.ino": hashlib.sha256(b"x").hexdigest()}}),
+                        "a.ino": "x"})
+    assert edited_files(root, "manifest.json") == []
+    (root / "a.ino").write_text("x // my change")
+    assert edited_files(root, "manifest.json") == ["a.ino"]
 
 
 def test_a_failure_mid_write_leaves_the_old_folder(tmp_path, monkeypatch):

@@ -191,3 +191,77 @@ def test_count_options_need_at_least_one(tmp_path):
                  ("export", str(model), "--board", "nano33ble_sense", "--out", str(tmp_path), "--verify-count", "-1")):
         proc = run_cli(*args)
         assert proc.returncode == 2 and "at least 1" in proc.stderr
+
+
+# --- nothing the user made is lost -------------------------------------------------------------
+
+
+def _export_tiny(tmp_path, path: Path, *extra: str):
+    if not path.exists():
+        path.write_bytes(tiny_model())
+    return run_cli("export", str(path), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"), *extra)
+
+
+def test_export_again_keeps_the_users_files_and_refuses_hand_edits(tmp_path):
+    assert _export_tiny(tmp_path, tmp_path / "tiny.tflite").returncode == 0
+    sketch = tmp_path / "out" / "tiny"
+    (sketch / "wiring.txt").write_text("LED on pin 3")
+    assert _export_tiny(tmp_path, tmp_path / "tiny.tflite").returncode == 0  # unedited: replaced in place
+    assert (sketch / "wiring.txt").read_text() == "LED on pin 3"
+    ino = sketch / "tiny.ino"
+    ino.write_text(ino.read_text() + "\n// my LED code\n")
+    proc = _export_tiny(tmp_path, tmp_path / "tiny.tflite")
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1 and "tiny.ino" in proc.stderr
+    assert "edited by hand" in proc.stderr and "--overwrite" in proc.stderr
+    assert ino.read_text().endswith("// my LED code\n")
+    proc = _export_tiny(tmp_path, tmp_path / "tiny.tflite", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert "my LED code" not in ino.read_text() and (sketch / "wiring.txt").is_file()
+
+
+def test_colliding_sketch_names_are_refused_not_overwritten(tmp_path):
+    assert _export_tiny(tmp_path, tmp_path / "my run.tflite").returncode == 0
+    first = (tmp_path / "out" / "my_run" / "manifest.json").read_text()
+    proc = _export_tiny(tmp_path, tmp_path / "my-run.tflite")
+    assert proc.returncode != 0 and "my run" in proc.stderr and "--name" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert (tmp_path / "out" / "my_run" / "manifest.json").read_text() == first
+    proc = run_cli("export", str(tmp_path / "my run.tflite"), "--board", "nano_esp32", "--out",
+                   str(tmp_path / "out"))
+    assert proc.returncode != 0 and "--name my_run_nano_esp32" in proc.stderr
+    assert (tmp_path / "out" / "my_run" / "manifest.json").read_text() == first
+    proc = run_cli("export", str(tmp_path / "my run.tflite"), "--board", "nano_esp32", "--out",
+                   str(tmp_path / "out"), "--name", "my_run_nano_esp32")
+    assert proc.returncode == 0 and (tmp_path / "out" / "my_run" / "manifest.json").read_text() == first
+
+
+def test_a_folder_that_is_not_a_run_is_refused_before_training(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    proc = run_cli("train", "magic_wand", "--out", str(mine), "--synthetic", "10")
+    assert proc.returncode != 0 and "did not write" in proc.stderr and "training" not in proc.stdout
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+
+
+def test_a_second_training_into_the_same_out_is_refused_at_once(tmp_path):
+    from tinyml.files import output_lock
+
+    with output_lock(tmp_path / "race"):  # another tinyml holds it, as a training would
+        proc = run_cli("train", "magic_wand", "--out", str(tmp_path / "race"), "--synthetic", "10")
+    assert proc.returncode != 0 and "another tinyml command is writing" in proc.stderr
+    assert "training" not in proc.stdout and not (tmp_path / "race").exists()
+
+
+@pytest.mark.slow
+def test_training_again_keeps_the_users_files_in_the_run_folder(tmp_path):
+    run = tmp_path / "runs" / "ow"
+    args = ("train", "magic_wand", "--out", str(run), "--synthetic", "10", "--set", "epochs=1", "--allow-weak")
+    assert run_cli(*args).returncode == 0
+    (run / "NOTES.md").write_text("tried 1 epoch")
+    assert run_cli("export", str(run), "--board", "nano33ble_sense", "--out", str(run / "sketches"),
+                   "--allow-weak").returncode == 0
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert (run / "NOTES.md").read_text() == "tried 1 epoch" and (run / "sketches" / "ow" / "ow.ino").is_file()
+    assert "sketches" not in json.loads((run / "run.json").read_text())["files"]

@@ -144,16 +144,34 @@ def check_output_folder(root: Path, marker: str) -> None:
 _HELD: dict[str, list] = {}
 
 
+def cache_root() -> Path:
+    """tinyml's per-user cache ($TINYML_CACHE, default ~/.cache/tinyml)."""
+    return Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml"))
+
+
+def _lock_file(root: Path, key: str) -> int:
+    locks = cache_root() / "locks"
+    name = hashlib.sha256(key.encode()).hexdigest()[:32] + ".lock"
+    for path in (locks / name, root.parent / f".{root.name}.tinyml-lock"):  # beside it if no cache
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            error = exc
+    raise TinyMLError(f"cannot write into {root.parent}: {error.strerror or error}")
+
+
 @contextlib.contextmanager
 def output_lock(root: Path):
-    """Hold the one writer's lock of output folder `root` (a hidden lock file beside it), or refuse.
+    """Hold the one writer's lock of output folder `root`, or refuse.
 
     Two commands writing one folder at once would both report success while one result is lost;
-    the second one is refused at once instead. Re-entrant within one process."""
+    the second one is refused at once instead. Re-entrant within one process. The lock file lives
+    in tinyml's cache (named by the folder's resolved path), so the user's folders get no clutter."""
     import fcntl
 
     root = Path(root)
-    key = str(root.absolute())
+    key = str(root.resolve())
     if key in _HELD:
         _HELD[key][1] += 1
         try:
@@ -161,11 +179,7 @@ def output_lock(root: Path):
         finally:
             _HELD[key][1] -= 1
         return
-    try:
-        root.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root.parent / f".{root.name}.tinyml-lock", os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
-    except OSError as exc:
-        raise TinyMLError(f"cannot write into {root.parent}: {exc.strerror or exc}") from None
+    fd = _lock_file(root, key)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -215,6 +229,7 @@ def staged_folder(root: Path, marker: str):
                     os.rename(stage, root)
                 except BaseException:
                     os.rename(old / root.name, root)
+                    os.rmdir(old)
                     raise
                 carried = []
                 shutil.rmtree(old, ignore_errors=True)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyml.files import cache_root
+
 
 # Example sets larger than this live in a file on disk (a memory map) rather than in memory.
 IN_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
@@ -25,7 +27,7 @@ def example_buffer(shape: tuple[int, ...], dtype) -> np.ndarray:
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     if size <= IN_MEMORY_LIMIT_BYTES:
         return np.empty(shape, dtype)
-    folder = Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml")) / "examples"
+    folder = cache_root() / "examples"
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(suffix=".npy", dir=folder)
     os.close(fd)

@@ -18,6 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from tinyml.errors import TinyMLError
+from tinyml.files import cache_root
 
 GCC = "arm-none-eabi-gcc"
 GXX = "arm-none-eabi-g++"
@@ -42,10 +43,6 @@ def require_tools() -> None:
     missing = [t for t in (GCC, GXX, "arm-none-eabi-size", "qemu-system-arm") if shutil.which(t) is None]
     if missing:
         raise TinyMLError(f"{', '.join(missing)} not found; install them with: apt-get install {APT_PACKAGES}")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml"))
 
 
 def standins_dir() -> Path:

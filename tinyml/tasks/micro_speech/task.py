@@ -11,6 +11,7 @@ import numpy as np
 
 from tinyml.tasks.micro_speech.data import SILENCE, UNKNOWN, SpeechClip, augment_clip, load_speech_dir
 from tinyml.errors import TinyMLError
+from tinyml.files import cache_root
 from tinyml.tasks.micro_speech import features as fa
 from tinyml.names import safe_label
 from tinyml.tasks.base import FeatureConstant, Firmware, Task
@@ -110,7 +111,7 @@ class MicroSpeechConfig:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("TINYML_CACHE", Path.home() / ".cache" / "tinyml")) / "speech_features"
+    return cache_root() / "speech_features"
 
 
 def clip_features(clip: SpeechClip, s: fa.FrontendSettings, audio: np.ndarray | None = None) -> np.ndarray:
