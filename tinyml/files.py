@@ -303,3 +303,20 @@ def read_input(path: Path | str, what: str, limit: int) -> bytes:
 def read_input_text(path: Path | str, what: str, limit: int) -> str:
     """read_input decoded as UTF-8, bad bytes replaced (they then fail the format's own checks)."""
     return read_input(path, what, limit).decode("utf-8", errors="replace")
+
+
+def is_hidden(path: Path | str) -> bool:
+    """A dot file: macOS's `._name` AppleDouble companions and `.DS_Store`, editors' swap files.
+    They are never data, though `._clip.wav` has a data file's suffix."""
+    return Path(path).name.startswith(".")
+
+
+def note_unused(unused: list[str], where: str, what: str) -> None:
+    """One line naming what a loader left out (nothing is skipped in silence)."""
+    if not unused:
+        return
+    import sys
+
+    shown = ", ".join(sorted(unused)[:4]) + (f" and {len(unused) - 4} more" if len(unused) > 4 else "")
+    print(f"tinyml: note: left out {len(unused)} {'entry' if len(unused) == 1 else 'entries'} under {where} "
+          f"that {'is' if len(unused) == 1 else 'are'} not {what}: {shown}", file=sys.stderr)

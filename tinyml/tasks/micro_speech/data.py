@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinyMLError
+from tinyml.files import note_unused
 from tinyml.names import recorder_of
 from tinyml.progress import progress
 
@@ -66,7 +67,8 @@ class SpeechClip:
             return self.data
         if self.data is not None:
             return self.data()
-        return fit_clip(read_wav(Path(self.source), self.sample_rate), self.clip_samples)
+        return fit_clip(loudest_window(read_wav(Path(self.source), self.sample_rate), self.clip_samples),
+                        self.clip_samples)
 
     @property
     def file_key(self) -> str | None:
@@ -75,15 +77,27 @@ class SpeechClip:
         if self.data is not None:
             return None
         st = Path(self.source).stat()
-        return f"{Path(self.source).resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sample_rate}|{self.clip_samples}"
+        return (f"{Path(self.source).resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.sample_rate}|{self.clip_samples}"
+                "|loudest")
 
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
-def audio_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()) \
-        if folder.is_dir() else []
+def audio_files(folder: Path, unused: list[str] | None = None) -> list[Path]:
+    """The clips in a folder; anything else in it (dot files such as macOS's `._x.wav`, other
+    files, sub-folders) is appended to `unused` as 'folder/name'."""
+    from tinyml.files import is_hidden
+
+    if not folder.is_dir():
+        return []
+    clips = []
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file() and not is_hidden(p):
+            clips.append(p)
+        elif unused is not None:
+            unused.append(f"{folder.name}/{p.name}")
+    return clips
 
 
 def _open_audio(path: Path, call):
@@ -119,7 +133,7 @@ def list_clip(path: Path, label: str, sample_rate: int, clip_samples: int, notes
             notes[f"resampled from {info.samplerate} Hz"] += 1
             length = -(-info.frames * sample_rate // info.samplerate)
         if length != clip_samples:
-            notes["padded" if length < clip_samples else "trimmed"] += 1
+            notes["padded" if length < clip_samples else "longer"] += 1
     return SpeechClip(None, label, recorder_of(str(path)), str(path), sample_rate, clip_samples)
 
 
@@ -142,6 +156,16 @@ def read_wav(path: Path, sample_rate: int, notes: Counter | None = None) -> np.n
         if notes is not None:
             notes[f"resampled from {rate} Hz"] += 1
     return np.clip(np.round(data), -32768, 32767).astype(np.int16)
+
+
+def loudest_window(audio: np.ndarray, n: int) -> np.ndarray:
+    """The `n` consecutive samples with the most energy: where the word is in a clip longer than the
+    model's window (a 2 s capture with the word at 0.8 s keeps the word, not the first second)."""
+    if len(audio) <= n:
+        return audio
+    power = np.concatenate([[0.0], np.cumsum(audio.astype(np.float64) ** 2)])
+    start = int(np.argmax(power[n:] - power[:-n]))
+    return audio[start:start + n]
 
 
 def fit_clip(audio: np.ndarray, n: int, notes: Counter | None = None) -> np.ndarray:
@@ -206,21 +230,26 @@ def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip
     notes: Counter = Counter()
     clips: list[SpeechClip] = []
     per_word = []
+    unused: list[str] = []
     for word in words:
-        files = [f for r in word_roots for f in audio_files(r / word)][:max_per_word]
+        files = [f for r in word_roots for f in audio_files(r / word, unused)][:max_per_word]
         if not files:
             raise TinyMLError(f"class '{word}' has no clips in {shown}; each wanted word needs DIR/<word>/*.wav "
                               "(or .flac/.ogg) in one of the --data folders")
         per_word.append(len(files))
         clips += [list_clip(f, word, sample_rate, clip_samples, notes) for f in progress(files, f"listing {word}")]
     typical = int(np.mean(per_word))
-    others = [f for r in word_roots for d in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("_"))
-              if d.name not in words for f in audio_files(d)]
+    others = [f for r in word_roots for d in sorted(p for p in r.iterdir() if p.is_dir() and not p.name.startswith("_")
+                                                    and not p.name.startswith("."))
+              if d.name not in words for f in audio_files(d, unused)]
+    known = {*words, NOISE_DIR, SILENCE_DIR, "validation_list.txt", "testing_list.txt"}
+    unused += [p.name for r in word_roots for p in sorted(r.iterdir())
+               if p.name not in known and (not p.is_dir() or p.name.startswith((".", "_")))]
     if others:
         pick = rng.permutation(len(others))[: None if every_clip else int(typical * unknown_ratio)]
         clips += [list_clip(others[i], UNKNOWN, sample_rate, clip_samples, notes)
                   for i in progress(sorted(pick), "listing unknown words")]
-    silence_files = [f for r in word_roots for f in audio_files(r / SILENCE_DIR)]
+    silence_files = [f for r in word_roots for f in audio_files(r / SILENCE_DIR, unused)]
     if silence_files:
         clips += [replace(list_clip(f, SILENCE, sample_rate, clip_samples, notes), person=f"silence-{i}")
                   for i, f in enumerate(silence_files[: None if every_clip else int(typical * silence_ratio)])]
@@ -229,8 +258,14 @@ def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip
         for i in range(int(typical * silence_ratio)):
             clips.append(SpeechClip(GeneratedSilence(noise, clip_samples, (seed, i)), SILENCE, f"silence-{i}",
                                     "generated", sample_rate, clip_samples))
+    note_unused(unused, shown, "clips in a word, _silence_ or _background_noise_ folder")
     for what, count in sorted(notes.items()):
-        print(f"tinyml: warning: {count} clips {what} to 1 s at {sample_rate} Hz", file=sys.stderr)
+        if what == "longer":
+            print(f"tinyml: note: {count} clips are longer than {clip_samples / sample_rate:g} s: each keeps its "
+                  f"loudest {clip_samples / sample_rate:g} s (where the word is)", file=sys.stderr)
+        else:
+            print(f"tinyml: warning: {count} clips {what} to {clip_samples / sample_rate:g} s at {sample_rate} Hz",
+                  file=sys.stderr)
     return clips
 
 

@@ -1,4 +1,4 @@
-"""Image folders: DIR/<class>/*.{png,jpg,jpeg,bmp} → grayscale samples at the model's resolution.
+"""Image folders: DIR/<class>/**/*.{png,jpg,jpeg,bmp,webp,gif,tif} → grayscale samples at the model's resolution.
 
 Images are read with Pillow, converted to 8-bit grayscale (ITU-R 601 luma, as the camera's
 grayscale mode gives), and reduced with the same crop-and-average as the board
@@ -17,7 +17,7 @@ from tinyml.errors import TinyMLError
 from tinyml.tasks.person_detection.features import crop_scale
 from tinyml.names import recorder_of, safe_label
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,12 @@ def read_gray(path: str | Path) -> np.ndarray:
     from tinyml.files import MB, require_regular
 
     require_regular(path, "an image file", 64 * MB)
+    from PIL import ImageOps
+
     try:
         with Image.open(path) as im:
-            im.load()
+            im.load()  # a GIF's or TIFF's first frame
+            im = ImageOps.exif_transpose(im)  # phone photos: stored sideways, marked upright in EXIF
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 arr = np.asarray(im, dtype=np.float64)
                 arr = arr * (255.0 / max(1.0, arr.max()))
@@ -56,26 +59,47 @@ def read_gray(path: str | Path) -> np.ndarray:
         raise TinyMLError(f"{path}: not a readable image ({reason}); delete or replace the file") from None
 
 
+def image_files(folder: Path, unused: list[str]) -> list[Path]:
+    """Every image under a class folder, sub-folders included; anything else goes to `unused`."""
+    from tinyml.files import is_hidden
+
+    files = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_dir():
+            continue
+        rel = p.relative_to(folder.parent)
+        if p.suffix.lower() in IMAGE_SUFFIXES and not any(is_hidden(part) for part in rel.parts):
+            files.append(p)
+        else:
+            unused.append(str(rel))
+    return files
+
+
 def load_image_dir(root: str | Path, labels: tuple[str, ...], size: tuple[int, int]) -> list[ImageSample]:
-    """All images of the wanted classes under root/<label>/ at `size` (H, W)."""
+    """All images of the wanted classes under root/<label>/ (sub-folders included) at `size` (H, W).
+    What is not used (other folders and files, dot files) is named in one line."""
+    from tinyml.files import note_unused
+
     root = Path(root)
     if not root.is_dir():
         raise TinyMLError(f"{root}: no such folder; pass a folder with one sub-folder per class "
                           f"({', '.join(labels)})")
     samples: list[ImageSample] = []
+    unused = [p.name + ("/" if p.is_dir() else "") for p in sorted(root.iterdir()) if p.name not in labels]
     for label in labels:
         safe_label(label, "class label")
         folder = root / label
-        files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+        files = image_files(folder, unused) if folder.is_dir() else []
         if not files:
             present = sorted(p.name for p in root.iterdir() if p.is_dir())
             raise TinyMLError(f"class '{label}' has no images in {folder} (found class folders: "
-                              f"{', '.join(present) or 'none'}); every class needs .png/.jpg/.bmp images")
+                              f"{', '.join(present) or 'none'}); every class needs images (.png, .jpg, .bmp, .webp, .gif, .tif)")
         from tinyml.progress import progress
 
         for path in progress(files, f"images {label}"):
             gray = read_gray(path)
             samples.append(ImageSample(crop_scale(gray, *size), label, recorder_of(str(path)), str(path)))
+    note_unused(unused, str(root), f"images of the classes {', '.join(labels)} (set labels to use other folders)")
     return samples
 
 
