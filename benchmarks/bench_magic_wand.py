@@ -114,7 +114,7 @@ def stream_false_detections(task, cfg, tflite, path: Path) -> tuple[int, float]:
     """(detections, minutes) for a continuous negative recording."""
     from tinyml.tasks.magic_wand.data import MotionFormat, parse_tf_wand
 
-    fmt = MotionFormat(units="mg", rate_hz=25.0, window_rows=10 ** 9)
+    fmt = MotionFormat(units="mg", rate_hz=25.0, window_seconds=1e9)
     blocks = parse_tf_wand(path.read_text(errors="replace"), str(path), "negative", fmt)
     data = np.concatenate([b.data for b in blocks])
     return len(stream_detections(task, cfg, tflite, data, 25.0)), len(data) / 25.0 / 60

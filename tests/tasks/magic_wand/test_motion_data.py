@@ -13,7 +13,7 @@ from tinyml.tasks.magic_wand import features as mf
 def test_tf_format_blocks_noise_and_windows():
     text = "Script started\n\x1b[?1034hbash$ screen\n-,-,-\n1,2,3\n4,5,6\n-,-,-,2\n7,8,9\n" + \
            "".join(f"{i},0,1000\n" for i in range(300))
-    fmt = MotionFormat(units="mg", rate_hz=25, window_rows=120)
+    fmt = MotionFormat(units="mg", rate_hz=25, window_seconds=4.8)
     samples = parse_tf_wand(text, "f.txt", "wing", fmt)
     # block 1: 2 rows; block 2: 301 rows > 2*120 → cut into two 120-row windows
     assert [len(s.data) for s in samples] == [2, 120, 120]
@@ -27,15 +27,40 @@ def test_axis_map_and_units():
 
 
 def test_imu_capture_split_with_blank_and_repeated_header():
+    """Marked gestures are kept whole (a 238-row one too); an unbroken file is cut as the tutorial records."""
     rows = "".join("0.1,0.2,1.0,5,6,7\n" for _ in range(119))
     text = "aX,aY,aZ,gX,gY,gZ\n" + rows + "\n" + rows + "aX,aY,aZ,gX,gY,gZ\n" + rows + rows
     samples = parse_imu_capture_csv(text, "p.csv", "punch", "ann", MotionFormat(axes=6))
-    assert len(samples) == 4 and samples[0].data.shape == (119, 6) and samples[0].person == "ann"
+    assert [len(s.data) for s in samples] == [119, 119, 238] and samples[0].data.shape == (119, 6)
+    assert samples[0].person == "ann" and samples[0].rate_hz == 119.0
+    unbroken = parse_imu_capture_csv("aX,aY,aZ,gX,gY,gZ\n" + rows * 3, "p.csv", "punch", "ann", MotionFormat())
+    assert [len(s.data) for s in unbroken] == [119, 119, 119]
+
+
+def test_imu_capture_rate_is_the_declared_one_then_the_time_columns():
+    rows = "".join(f"{i * 20},0.1,0.2,1.0\n" for i in range(100))
+    declared = parse_imu_capture_csv("aX,aY,aZ\n" + "0,0,1\n" * 50, "p.csv", "flex", "", MotionFormat(rate_hz=50.0))
+    assert declared[0].rate_hz == 50.0
+    from collections import Counter
+
+    notes = Counter()
+    (timed,) = parse_imu_capture_csv("\ufeffmillis,aX,aY,aZ\n" + rows + "\n" + rows, "p.csv", "flex", "",
+                                     MotionFormat(), notes)[:1]
+    assert timed.rate_hz == pytest.approx(50.0) and timed.data.shape == (100, 3)
+    assert np.allclose(timed.data[0], [0.1, 0.2, 1.0])
+
+
+def test_imu_capture_columns_are_found_by_name():
+    text = "\ufeffgZ;gY;gX;aZ;aY;aX\n3;2;1;1,0;0,5;0,25\n"  # a spreadsheet's export: ';' and decimal commas
+    (s,) = parse_imu_capture_csv(text, "p.csv", "punch", "", MotionFormat(axes=6))
+    assert np.allclose(s.data[0], [0.25, 0.5, 1.0, 1, 2, 3])
 
 
 @pytest.mark.parametrize("text,needle", [
     ("aX,aY,aZ,gX,gY,gZ\n1,2,3,4,5,6\n1,2,3\n", "p.csv:3: expected 6 numbers"),
-    ("time,aX,aY\n1,2,3\n", "p.csv:1: expected the header"),
+    ("time,aX,aY\n1,2,3\n", "p.csv:1: the header 'time,aX,aY' has no complete aX,aY,aZ"),
+    ("gX,gY,gZ\n1,2,3\n", "gyroscope columns only; magic_wand needs the accelerometer"),
+    ("millis,x,y\n1,2,3\n", "p.csv:1: expected a header naming the columns"),
 ])
 def test_bad_imu_csv(text, needle):
     with pytest.raises(TinyMLError, match=needle):
@@ -65,13 +90,46 @@ def test_units_are_inferred_from_gravity(scale, units):
     assert infer_units(rows, "x.txt") == units
     fixed = parse_tf_wand("-,-,-\n" + "\n".join(",".join(map(str, r)) for r in rows), "x", "wing", MotionFormat())
     assert abs(np.median(np.linalg.norm(fixed[0].data, axis=1)) - 1.0) < 0.1  # always in g after loading
-    declared = parse_tf_wand("-,-,-\n0,0,1\n", "x", "wing", MotionFormat(units="mg"))  # a declared value wins
-    assert declared[0].data[0, 2] == np.float32(0.001)
+    # a declared value wins where inference gives up (3 is neither near 1 g nor near 9.8 m/s²)
+    declared = parse_tf_wand("-,-,-\n0,0,3\n", "x", "wing", MotionFormat(units="m/s2"))
+    assert declared[0].data[0, 2] == np.float32(3 / 9.80665)
+
+
+@pytest.mark.parametrize("units", ["g", "mg", "m/s2"])
+def test_gyroscope_readings_are_not_trained_as_acceleration(units):
+    rng = np.random.default_rng(1)
+    gyro = rng.normal(0, 120, (200, 3))  # deg/s of a swing: no gravity in it
+    text = "-,-,-\n" + "\n".join(",".join(f"{v:.2f}" for v in r) for r in gyro)
+    with pytest.raises(TinyMLError, match="not about 1 g.*gyroscope"):
+        parse_tf_wand(text, "x.txt", "wing", MotionFormat(units=units))
+
+
+def test_tf_text_at_100_hz_keeps_gestures_whole():
+    gesture = "".join(f"{i},0,1000\n" for i in range(300))  # 3 s at 100 Hz
+    samples = parse_tf_wand("-,-,-\n" + gesture, "w.txt", "wing", MotionFormat(units="mg", rate_hz=100.0))
+    assert [len(s.data) for s in samples] == [300]
+    long = "".join(f"{i},0,1000\n" for i in range(1200))  # 12 s: continuous, cut into 4.8 s windows
+    samples = parse_tf_wand("-,-,-\n" + long, "n.txt", "negative", MotionFormat(units="mg", rate_hz=100.0))
+    assert [len(s.data) for s in samples] == [480, 480]
+
+
+def test_the_loader_names_what_it_leaves_out(tmp_path, capsys):
+    for label in ("wing", "ring", "circle"):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "a.txt").write_text("-,-,-\n0,0,1000\n0,0,1000\n")
+    (tmp_path / "wing" / "._a.txt").write_bytes(b"\x00\x05\x16\x07Mac OS X")
+    (tmp_path / "README.txt").write_text("Recorded by Ann on a Nano 33 BLE.\n")
+    (tmp_path / "wing" / "photo.jpg").write_bytes(b"x")
+    samples = load_motion_dir(tmp_path, MotionFormat(), ("wing", "ring"))
+    assert sorted(s.label for s in samples) == ["ring", "wing"]
+    err = capsys.readouterr().err
+    assert "circle 1" in err and "--set labels=wing,ring,circle" in err
+    assert "README.txt" in err and "wing/._a.txt" in err and "wing/photo.jpg" in err
 
 
 def test_empty_class_and_unsafe_label(tmp_path):
     (tmp_path / "wing").mkdir()
-    (tmp_path / "wing" / "a.txt").write_text("-,-,-\n1,2,3\n")
+    (tmp_path / "wing" / "a.txt").write_text("-,-,-\n1,2,1000\n")
     (tmp_path / "ring").mkdir()
     with pytest.raises(TinyMLError, match="class 'ring' has no samples"):
         load_motion_dir(tmp_path, MotionFormat(units="mg"), ("wing", "ring"))
@@ -80,7 +138,7 @@ def test_empty_class_and_unsafe_label(tmp_path):
                                              require_all=False)} == {"wing"}
     bad = tmp_path / "bad label!"
     bad.mkdir()
-    (bad / "x.txt").write_text("-,-,-\n1,2,3\n")
+    (bad / "x.txt").write_text("-,-,-\n1,2,1000\n")
     with pytest.raises(TinyMLError, match="not a safe label"):
         load_motion_dir(tmp_path, MotionFormat(units="mg"))
 

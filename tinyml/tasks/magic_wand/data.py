@@ -5,9 +5,11 @@ and deg/s (gyroscope), with the sample rate, label and who recorded it. Formats:
 
 - TF magic_wand text: `x,y,z` lines, gestures separated by `-,-,-` (or `-,-,-,<index>`);
   lines that are not numbers (terminal noise) are skipped; blocks much longer than a
-  gesture are continuous recordings and are cut into windows.
-- Arduino IMU-capture CSV: header `aX,aY,aZ,gX,gY,gZ`, 119 rows per gesture, blank or
-  repeated-header lines in between.
+  gesture (in seconds, at the data's rate) are continuous recordings and are cut into windows.
+- Arduino IMU-capture CSV: a header naming the columns (`aX,aY,aZ,gX,gY,gZ` in the tutorial;
+  any order, a time column such as `millis`, 3 axes, `;` or tab separators and a UTF-8 BOM
+  are read too); gestures separated by blank or repeated-header lines are kept whole, one
+  unbroken block is cut into `rows_per_gesture` rows as the tutorial records them.
 - tinyml capture CSV: a `# tinyml-capture` JSON line, a header, then `t_us,seq,<axes>` rows.
 
 Bad input raises a TinyMLError naming the file and line.
@@ -33,6 +35,15 @@ UNIT_TO_G = {"mg": 1e-3, "g": 1.0, "m/s2": 1.0 / 9.80665}
 AUTO = "auto"
 ASSUMED_RATE_HZ = 25.0  # the TF magic_wand recordings' rate, assumed when files and user are silent
 IMU_CAPTURE_COLUMNS = ("aX", "aY", "aZ", "gX", "gY", "gZ")
+IMU_CAPTURE_RATE_HZ = 119.0  # the LSM9DS1's rate in the tutorial, assumed when files and user are silent
+PLAUSIBLE_GRAVITY_G = (0.2, 5.0)  # typical accelerometer magnitude, gravity included, in g
+
+# Column names (lower case, without '_', '-', ' ' and brackets) as spreadsheets and sketches write them.
+_ACCEL_NAMES = {f"{p}{a}": i for i, a in enumerate("xyz")
+                for p in ("a", "acc", "accel", "acceleration", "accelerometer", "linacc")}
+_GYRO_NAMES = {f"{p}{a}": i for i, a in enumerate("xyz") for p in ("g", "gyr", "gyro", "gyroscope")}
+_TIME_NAMES = {"millis": 1e-3, "ms": 1e-3, "timems": 1e-3, "timestampms": 1e-3, "micros": 1e-6, "us": 1e-6,
+               "timeus": 1e-6, "t": 1e-3, "time": 1e-3, "timestamp": 1e-3}
 CAPTURE_MAGIC = "# tinyml-capture"
 
 
@@ -48,10 +59,12 @@ class MotionFormat:
     and said. Capture files carry their own rate."""
     axis_map: tuple[str, ...] = ("x", "y", "z")
     """Board axis i comes from this file axis, optionally negated: ('-y', 'x', 'z') rotates 90°."""
-    window_rows: int = 120
-    """Continuous recordings (blocks over twice this long) are cut into windows of this many rows."""
+    window_seconds: float = 4.8
+    """Continuous recordings (TF text blocks over twice this long, at the data's rate) are cut into
+    windows this long (4.8 s: the reference pipeline's 120 rows at 25 Hz)."""
     rows_per_gesture: int = 119
-    """IMU-capture CSV: rows per gesture (the tutorial records 119 at 119 Hz)."""
+    """IMU-capture CSV written as one unbroken block: rows per gesture (the tutorial records 119 at
+    119 Hz). Gestures separated by blank or header lines are kept whole whatever their length."""
     axes: int = 3
     """Channels kept: 3 (accelerometer) or 6 (plus gyroscope, IMU-capture and capture files only)."""
 
@@ -97,6 +110,21 @@ def infer_units(rows: np.ndarray, source: str) -> str:
         raise TinyMLError(f"{source}: cannot tell the accelerometer units (typical magnitude {mag:.3g}, not near "
                           "1 g, 9.8 m/s² or 1000 mg); declare them with --set data_format.units=mg|g|m/s2")
     return units
+
+
+def require_gravity(rows: np.ndarray, units: str, source: str) -> None:
+    """Declared units must turn the readings into accelerometer readings: gravity's ≈1 g at rest.
+
+    Gyroscope readings (deg/s, near 0 at rest, hundreds in a swing) or wrong units would otherwise
+    train silently as acceleration."""
+    if units not in UNIT_TO_G or len(rows) == 0:
+        return
+    mag = float(np.median(np.linalg.norm(np.asarray(rows, dtype=np.float64)[:, :3], axis=1))) * UNIT_TO_G[units]
+    low, high = PLAUSIBLE_GRAVITY_G
+    if not low <= mag <= high:
+        raise TinyMLError(f"{source}: in {units} the readings' typical magnitude is {mag:.3g} g, not about 1 g "
+                          "(gravity): these are not accelerometer readings in those units (gyroscope readings?); "
+                          "magic_wand needs the accelerometer's x,y,z, in the units you declare")
 
 
 def to_board_units(rows: np.ndarray, fmt: MotionFormat, accel_units: str) -> np.ndarray:
@@ -164,18 +192,20 @@ def parse_tf_wand(text: str, source: str, label: str, fmt: MotionFormat, person:
         units = infer_units(np.asarray([r for _, rows in blocks for r in rows]), source)
         if notes is not None:
             notes[f"units inferred as {units}"] += 1
+    else:
+        require_gravity(np.asarray([r for _, rows in blocks for r in rows]), units, source)
     rate = fmt.rate_hz
     if rate is None:
         rate = ASSUMED_RATE_HZ
         if notes is not None:
             notes["rate assumed"] += 1
+    window = max(1, round(fmt.window_seconds * rate))
     samples = []
     for line_no, rows in blocks:
         arr = to_board_units(np.asarray(rows, dtype=np.float32), fmt, units)
-        if len(arr) > 2 * fmt.window_rows:
-            for i in range(0, len(arr) - fmt.window_rows + 1, fmt.window_rows):
-                samples.append(MotionSample(arr[i:i + fmt.window_rows], rate, label, person,
-                                            f"{source}:{line_no}+{i}"))
+        if len(arr) > 2 * window:
+            for i in range(0, len(arr) - window + 1, window):
+                samples.append(MotionSample(arr[i:i + window], rate, label, person, f"{source}:{line_no}+{i}"))
         else:
             samples.append(MotionSample(arr, rate, label, person, f"{source}:{line_no}"))
     return samples
@@ -193,45 +223,142 @@ def report_notes(notes: Counter, where: str) -> None:
     if notes.get("rate assumed"):
         print(f"tinyml: note: the files do not store a sample rate; assuming {ASSUMED_RATE_HZ:g} Hz "
               "(declare data_format.rate_hz)", file=sys.stderr)
+    if notes.get("IMU-capture rate assumed"):
+        print(f"tinyml: note: {notes['IMU-capture rate assumed']} IMU-capture files store no rate and no time "
+              f"column; assuming the tutorial's {IMU_CAPTURE_RATE_HZ:g} Hz (declare data_format.rate_hz)",
+              file=sys.stderr)
+    for key, count in sorted(notes.items()):
+        if key.startswith("rate ") and " from the " in key:
+            print(f"tinyml: note: {key} ({count} files)", file=sys.stderr)
+    unused_columns = sorted(key.split("'")[1] for key in notes if key.startswith("column '"))
+    if unused_columns:
+        print(f"tinyml: note: columns not used (the axes the task does not use, or not sensor readings): "
+              f"{', '.join(unused_columns)}", file=sys.stderr)
+    if notes.get("short rows at the end"):
+        print(f"tinyml: note: left out {notes['short rows at the end']} rows at the ends of unbroken IMU-capture "
+              f"files, too few for a gesture of data_format.rows_per_gesture rows", file=sys.stderr)
+
+
+def _column_key(name: str) -> str:
+    """'aX', 'acc_x', 'Acc X (g)' → 'ax', 'accx', 'accx'."""
+    name = re.sub(r"\(.*?\)|\[.*?\]", "", name.strip().strip('"').strip("'"))
+    return re.sub(r"[\s_\-.]", "", name).lower()
+
+
+def _split_fields(line: str, sep: str) -> list[str]:
+    return [f.strip().strip('"').strip("'") for f in line.split(sep)]
+
+
+def imu_header(line: str) -> tuple[str, dict] | None:
+    """(separator, {'accel': [col x, y, z], 'gyro': [...] or None, 'time': (col, seconds per unit) or None,
+    'names': [...]}) when `line` is a header naming accelerometer or gyroscope columns, else None."""
+    line = line.lstrip("\ufeff").strip()
+    sep = max((",", ";", "\t"), key=line.count)
+    names = _split_fields(line, sep)
+    keys = [_column_key(n) for n in names]
+    accel = [keys.index(k) if k in keys else None for k in (f"a{a}" for a in "xyz")]
+    for i, k in enumerate(keys):
+        if k in _ACCEL_NAMES and accel[_ACCEL_NAMES[k]] is None:
+            accel[_ACCEL_NAMES[k]] = i
+    gyro = [None, None, None]
+    for i, k in enumerate(keys):
+        if k in _GYRO_NAMES and gyro[_GYRO_NAMES[k]] is None:
+            gyro[_GYRO_NAMES[k]] = i
+    if all(c is None for c in accel) and all(c is None for c in gyro):
+        return None
+    time = next(((i, _TIME_NAMES[k]) for i, k in enumerate(keys) if k in _TIME_NAMES), None)
+    return sep, {"accel": accel, "gyro": gyro, "time": time, "names": names}
 
 
 def parse_imu_capture_csv(text: str, source: str, label: str, person: str, fmt: MotionFormat,
-                          rate_hz: float = 119.0) -> list[MotionSample]:
-    """Arduino IMU_Capture CSV → one sample per `rows_per_gesture` rows (units g and deg/s)."""
-    lines = text.splitlines()
-    header = next((ln.strip() for ln in lines if ln.strip()), "")
-    columns = [c.strip() for c in header.split(",")]
-    if tuple(columns) != IMU_CAPTURE_COLUMNS:
-        raise TinyMLError(f"{source}:1: expected the header {','.join(IMU_CAPTURE_COLUMNS)}, found {header[:60]!r}")
+                          notes: Counter | None = None) -> list[MotionSample]:
+    """An IMU-capture CSV → samples in g and deg/s, columns found by their header names.
+
+    Gestures separated by blank or repeated-header lines are kept whole; a file of one unbroken block
+    (the tutorial's) is cut into `rows_per_gesture` rows. The rate is the declared one, else the
+    time column's, else the tutorial's 119 Hz (said in `notes`)."""
+    lines = text.lstrip("\ufeff").splitlines()
+    header = next((ln for ln in lines if ln.strip()), "")
+    found = imu_header(header)
+    if found is None:
+        raise TinyMLError(f"{source}:1: expected a header naming the columns, such as "
+                          f"{','.join(IMU_CAPTURE_COLUMNS)}, found {header.strip()[:60]!r}")
+    sep, cols = found
+    names = cols["names"]
+    if any(c is None for c in cols["accel"]):
+        what = "gyroscope columns only" if all(c is not None for c in cols["gyro"]) else "no complete aX,aY,aZ"
+        raise TinyMLError(f"{source}:1: the header {header.strip()[:60]!r} has {what}; magic_wand needs the "
+                          "accelerometer's three columns (aX,aY,aZ, in g)")
+    wanted = list(cols["accel"])
+    if fmt.axes == 6:
+        if any(c is None for c in cols["gyro"]):
+            raise TinyMLError(f"{source}:1: the header {header.strip()[:60]!r} has no gX,gY,gZ columns, and "
+                              "features.axes=6 needs them; train with --set features.axes=3")
+        wanted += cols["gyro"]
+    used = set(wanted) | ({cols["time"][0]} if cols["time"] else set())
+    if notes is not None:
+        for i, name in enumerate(names):
+            if i not in used:
+                notes[f"column {name!r} not used"] += 1
+    header_key = [_column_key(n) for n in names]
+    decimal_comma = sep == ";"
     chunks: list[tuple[int, list[list[float]]]] = []
     current: list[list[float]] = []
     start = 0
     for number, raw in enumerate(lines, 1):
         line = raw.strip()
-        if not line or line.startswith("aX"):
+        fields = _split_fields(line, sep) if line else []
+        if not line or [_column_key(f) for f in fields] == header_key:
             if current:
                 chunks.append((start, current))
             current = []
             continue
-        values = _numbers(line)
-        if values is not None and not _plausible(values):
+        if decimal_comma:
+            fields = [f.replace(",", ".") for f in fields]
+        try:
+            values = [float(f) for f in fields]
+        except ValueError:
+            raise TinyMLError(f"{source}:{number}: expected {len(names)} numbers ({','.join(names)}), "
+                              f"found text: {line[:40]!r}") from None
+        if len(values) != len(names):
+            raise TinyMLError(f"{source}:{number}: expected {len(names)} numbers ({','.join(names)}), "
+                              f"found {len(values)} values")
+        if not _plausible(values):
             raise TinyMLError(f"{source}:{number}: a value is not a finite number of plausible size")
-        if values is None or len(values) != 6:
-            found = "text" if values is None else f"{len(values)} values"
-            raise TinyMLError(f"{source}:{number}: expected 6 numbers (aX..gZ), found {found}")
         if not current:
             start = number
         current.append(values)
     if current:
         chunks.append((start, current))
+    if not chunks:
+        raise TinyMLError(f"{source}: no rows of readings under the header")
+    rate = fmt.rate_hz
+    if rate is None and cols["time"] is not None:
+        col, unit = cols["time"]
+        steps = np.concatenate([np.diff(np.asarray(rows)[:, col]) for _, rows in chunks if len(rows) > 1] or [[]])
+        steps = steps[steps > 0]
+        if len(steps):
+            rate = 1.0 / (float(np.median(steps)) * unit)
+            if notes is not None:
+                notes[f"rate {rate:.4g} Hz from the {names[col]!r} column"] += 1
+    if rate is None:
+        rate = IMU_CAPTURE_RATE_HZ
+        if notes is not None:
+            notes["IMU-capture rate assumed"] += 1
+    require_gravity(np.asarray([r for _, rows in chunks for r in rows])[:, cols["accel"]], "g", source)
     n = fmt.rows_per_gesture
     samples = []
     for line_no, rows in chunks:
-        arr = to_board_units(np.asarray(rows, dtype=np.float32)[:, :fmt.axes], fmt, "g")
+        arr = to_board_units(np.asarray(rows, dtype=np.float32)[:, wanted], fmt, "g")
+        if len(chunks) > 1 or len(arr) < 2 * n:  # the file marks where each gesture ends, or holds one
+            samples.append(MotionSample(arr, rate, label, person, f"{source}:{line_no}"))
+            continue
         for i in range(0, len(arr), n):
             piece = arr[i:i + n]
             if len(piece) >= int(0.9 * n):  # the tutorial sometimes drops a row at the end
-                samples.append(MotionSample(piece, rate_hz, label, person, f"{source}:{line_no + i}"))
+                samples.append(MotionSample(piece, rate, label, person, f"{source}:{line_no + i}"))
+            elif notes is not None:
+                notes["short rows at the end"] += len(piece)
     return samples
 
 
@@ -279,41 +406,72 @@ def parse_capture_csv(text: str, source: str, fmt: MotionFormat) -> MotionSample
 _TF_PERSON = re.compile(r"^output_(?P<label>[A-Za-z0-9]+)_(?P<person>[A-Za-z0-9]+)$")
 
 
+def _kind(text: str) -> str:
+    """'capture', 'imu' (a CSV header naming sensor columns) or 'tf' (x,y,z text)."""
+    first = next((ln.strip().lstrip("\ufeff") for ln in text.splitlines() if ln.strip().lstrip("\ufeff")), "")
+    if first.startswith(CAPTURE_MAGIC):
+        return "capture"
+    if _numbers(first) is None and imu_header(first) is not None:
+        return "imu"
+    return "tf"
+
+
 def load_motion_dir(root: str | Path, fmt: MotionFormat = MotionFormat(),
                     labels: tuple[str, ...] | None = None, require_all: bool = True) -> list[MotionSample]:
     """All samples under root. Layouts: root/<label>/*.txt|*.csv, or root/<person>/<label>.csv (IMU capture).
 
-    With `labels`, other classes are left out; with require_all, every label must have samples
-    (training needs them all; scoring a subset, e.g. negative-only recordings, does not)."""
+    With `labels`, other classes are left out (and named); with require_all, every label must have
+    samples (training needs them all; scoring a subset, e.g. negative-only recordings, does not).
+    Files that are not recordings (dot files, other suffixes, a text file at the top without any
+    reading such as a README) are named in one line."""
+    from tinyml.files import is_hidden, note_unused
+
     root = Path(root)
     if not root.is_dir():
         raise TinyMLError(f"{root}: no such folder; pass a dataset folder (see datasets/magic_wand/README.md)")
     samples: list[MotionSample] = []
     notes: Counter = Counter()
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".txt", ".csv"))
+    unused: list[str] = []
+    files = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if p.is_dir():
+            continue
+        if p.suffix.lower() in (".txt", ".csv") and not any(is_hidden(part) for part in rel.parts):
+            files.append(p)
+        else:
+            unused.append(str(rel))
     for path in files:
         text = read_input_text(path, "a motion recording", 256 * MB)
         rel = str(path)
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-        if first.startswith(CAPTURE_MAGIC):
+        kind = _kind(text)
+        if kind == "capture":
             sample = parse_capture_csv(text, rel, fmt)
             label = sample.label or path.parent.name
             safe_label(label, f"label in {rel}")
             samples.append(MotionSample(sample.data, sample.rate_hz, label, sample.person, sample.source))
-        elif first.startswith("aX"):
+        elif kind == "imu":
             label = safe_label(path.stem, f"label (file name) of {rel}")
-            samples += parse_imu_capture_csv(text, rel, label, path.parent.name, fmt)
+            samples += parse_imu_capture_csv(text, rel, label, path.parent.name, fmt, notes)
+        elif path.parent == root and not any(_numbers(ln) for ln in text.splitlines() if ln.strip()):
+            unused.append(path.name)  # a README or notes beside the class folders
         else:
             label = safe_label(path.parent.name, f"label (folder name) of {rel}")
             m = _TF_PERSON.match(path.stem)
             person = m.group("person") if m else path.stem
             samples += parse_tf_wand(text, rel, label, fmt, person, notes)
     report_notes(notes, str(root))
+    note_unused(unused, str(root), "motion recordings (.txt or .csv)")
     found = sorted({s.label for s in samples})
     for label in (labels or ()) if require_all else ():
         if label not in found:
             raise TinyMLError(f"class '{label}' has no samples under {root}; record some or remove it from the labels")
     if labels:
+        left = Counter(s.label for s in samples if s.label not in labels)
+        if left:
+            print(f"tinyml: note: left out {sum(left.values())} samples of classes that are not in the labels "
+                  f"({', '.join(f'{k} {v}' for k, v in sorted(left.items()))}); to train on them, add them with "
+                  f"--set labels={','.join((*labels, *sorted(left)))}", file=sys.stderr)
         samples = [s for s in samples if s.label in labels]
     if not samples:
         raise TinyMLError(f"no motion samples found under {root}")
