@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, SHARED_DATA, run_cli
 from tinyml.boards import get_board
-from tinyml.errors import ModelError
+from tinyml.errors import ModelError, TinyMLError
 from tinyml.export.pipeline import ExportSource, build_export
 from tinyml.files import write_files
 from tinyml.tflm_library import CHIRALE_2_0_0, ops_in_resolver_header
@@ -301,3 +301,13 @@ def test_an_op_the_board_computes_differently_is_refused_with_one_line():
         CHIRALE_2_0_0.check(info)
     assert "MEAN, which Chirale_TensorFlowLite 2.0.0 computes differently" in str(err.value)
     assert "AveragePooling2D" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_recording_shorter_than_one_window_is_one_clear_line(board_lib, tmp_path):
+    from fixtures import tiny_model
+
+    sketch = _export(tmp_path, tiny_model(), "generic", "tiny")
+    empty = tmp_path / "lines.txt"
+    empty.write_text("")
+    with pytest.raises(TinyMLError, match="ran the model 0 times.*shorter than one model input"):
+        _emulate(board_lib, sketch, tmp_path / "work", empty)

@@ -142,6 +142,9 @@ def emulate_sketch(sketch_dir: str | Path, library: BoardLibrary, work: Path, re
     if not any(line.startswith("ready") for line in run.lines):
         shown = "; ".join(run.lines[-2:]) or "nothing"
         raise TinyMLError(f"the sketch did not start on the emulated board (it printed: {shown})")
+    if not run.invocations:
+        raise TinyMLError(f"the sketch ran the model 0 times on {case.description}: the recording is shorter than "
+                          "one model input (one window), so nothing was compared; pass a longer recording")
     comparison = emulate.compare_with_host(model, run.invocations)
     from tinyml.modelinfo import read_model
 

@@ -222,3 +222,30 @@ def test_mixup_is_range_checked_and_reaches_training_as_scores_per_class():
         TASK.check_config(MicroSpeechConfig(mixup=-0.5))
     assert TASK.mixup(MicroSpeechConfig()) == TASK.mixup(TASK.synthetic_config()) == 0.5
     assert TASK.mixup(TASK.quick_config()) == 0.0  # the smoke-test size learns in few epochs without it
+
+
+def test_a_long_clip_keeps_its_word_not_its_first_second(tmp_path, capsys):
+    """`tinyml capture` records 2 s; the word may come late in it."""
+    for word in ("yes", "no"):
+        (tmp_path / word).mkdir()
+    quiet = np.zeros(32000, dtype=np.int16)
+    quiet[13000:29000] = TONE  # the word from 0.81 s to 1.81 s
+    soundfile.write(str(tmp_path / "yes" / "ann_nohash_0.wav"), quiet, 16000, subtype="PCM_16")
+    soundfile.write(str(tmp_path / "no" / "bob_nohash_0.wav"), TONE, 16000, subtype="PCM_16")
+    clips = load_speech_dir(tmp_path, ("yes", "no"), silence_ratio=0)
+    yes = next(c for c in clips if c.label == "yes")
+    assert len(yes.audio) == 16000 and np.array_equal(yes.audio, TONE)
+    assert "1 clips are longer than 1 s: each keeps its loudest 1 s" in capsys.readouterr().err
+
+
+def test_mac_metadata_and_readmes_are_left_out_and_named(tmp_path, capsys):
+    for word in ("yes", "no"):
+        (tmp_path / word).mkdir()
+        soundfile.write(str(tmp_path / word / f"{word}_nohash_0.wav"), TONE, 16000, subtype="PCM_16")
+        (tmp_path / word / f"._{word}_nohash_0.wav").write_bytes(b"\x00\x05\x16\x07Mac OS X        ")
+    (tmp_path / "README.txt").write_text("my words")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00")
+    clips = load_speech_dir(tmp_path, ("yes", "no"), silence_ratio=0)
+    assert sorted(c.label for c in clips) == ["no", "yes"]
+    err = capsys.readouterr().err
+    assert err.count("left out 4 entries") == 1 and "._yes_nohash_0.wav" in err and "README.txt" in err

@@ -342,3 +342,45 @@ def test_train_and_evaluate_on_an_image_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert result["samples"] == 13 and sum(map(sum, result["confusion"])) == 13
+
+
+def test_images_in_any_common_format_and_sub_folders_are_used_and_the_rest_named(tmp_path, capsys):
+    from PIL import Image
+
+    from tinyml.tasks.person_detection.data import load_image_dir
+
+    rng = np.random.default_rng(0)
+
+    def save(path, mode="L"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).convert(mode).save(path)
+
+    save(tmp_path / "person" / "a.webp", "RGB")
+    save(tmp_path / "person" / "b.gif", "P")
+    save(tmp_path / "person" / "holiday" / "c.jpg", "RGB")
+    save(tmp_path / "non_person" / "d.png")
+    save(tmp_path / "non_person" / "e.tiff")
+    save(tmp_path / "circle" / "f.png")
+    (tmp_path / "person" / "._a.jpg").write_bytes(b"\x00\x05\x16\x07")
+    (tmp_path / "README.txt").write_text("photos")
+    samples = load_image_dir(tmp_path, ("non_person", "person"), (24, 24))
+    assert sorted(s.label for s in samples) == ["non_person"] * 2 + ["person"] * 3
+    assert all(s.data.shape == (24, 24) for s in samples)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "left out 3 entries" in err
+    assert "circle/" in err and "README.txt" in err and "person/._a.jpg" in err
+
+
+def test_a_phone_photo_is_read_right_side_up(tmp_path):
+    from PIL import Image
+
+    from tinyml.tasks.person_detection.data import read_gray
+
+    upright = np.zeros((30, 20), dtype=np.uint8)
+    upright[:5] = 255  # bright top rows
+    stored = Image.fromarray(np.rot90(upright, 1).copy())  # the sensor's sideways image
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    stored.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    gray = read_gray(tmp_path / "phone.jpg")
+    assert gray.shape == (30, 20) and gray[:5].mean() > 200 and gray[-5:].mean() < 50
