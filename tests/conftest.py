@@ -43,7 +43,7 @@ def reference_models(shared_data) -> Path:
 def quick_demo(tmp_path_factory) -> Path:
     """One `tinyml demo --quick` shared by the tests that need trained runs and sketches."""
     out = tmp_path_factory.mktemp("quick_demo") / "build"
-    proc = run_cli("demo", "--quick", "--allow-weak", "--out", str(out), timeout=900)
+    proc = run_cli("demo", "--quick", "--out", str(out), timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 

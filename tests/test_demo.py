@@ -27,7 +27,7 @@ def test_demo_quick_builds_a_verified_sketch(tmp_path, quick_demo):
     assert manifest["labels"] == ["wing", "ring", "slope", "negative"]
 
     # same data and seed: byte-identical models and sketches (reports differ only in timings)
-    proc = run_cli("demo", "--quick", "--allow-weak", "--out", str(tmp_path / "again"), timeout=600)
+    proc = run_cli("demo", "--quick", "--out", str(tmp_path / "again"), timeout=600)
     assert proc.returncode == 0
 
     def built(root):

@@ -126,7 +126,7 @@ def demo_runs(quick_demo):
 def test_trained_demo_sketches_are_bit_exact_on_the_board(board_lib, demo_runs, task, tmp_path):
     """Every demo sketch (per-tensor dense weights) equals the host on the board's library."""
     proc = run_cli("export", str(demo_runs / task), "--board", "nano33ble_sense", "--out", str(tmp_path),
-                   "--emulate", "--library", str(VENDORED), "--allow-weak", timeout=900)
+                   "--emulate", "--library", str(VENDORED), timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "outputs byte-identical to the host's TFLM" in proc.stdout
     manifest = json.loads((tmp_path / task / "manifest.json").read_text())
@@ -165,7 +165,7 @@ def test_real_wand_recording_through_the_imu_sketch(board_lib, demo_runs, shared
     wing = [p for p in wing if p.is_file()]
     if not wing:
         pytest.skip("no wing recording in ../shared/data/magic_wand")
-    proc = run_cli("export", str(demo_runs / "magic_wand"), "--board", "nano33ble_sense", "--out", str(tmp_path), "--allow-weak")
+    proc = run_cli("export", str(demo_runs / "magic_wand"), "--board", "nano33ble_sense", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     report = _emulate(board_lib, tmp_path / "magic_wand", tmp_path / "work", wing[0])
     assert report.comparison.compared >= 30

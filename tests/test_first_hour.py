@@ -58,7 +58,7 @@ def test_train_prints_no_tensorflow_log_and_fits_80_columns(tmp_path):
 @pytest.mark.slow
 def test_demo_quick_fits_80_columns():
     out = Path(tempfile.mkdtemp(prefix="d", dir="/tmp"))  # a short path: the demo prints it
-    proc = run80("demo", "--quick", "--allow-weak", "--out", str(out / "b"), timeout=1200)
+    proc = run80("demo", "--quick", "--out", str(out / "b"), timeout=1200)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert widest(proc) <= 80, "\n".join(line for line in proc.stdout.splitlines() if len(line) > 80)
     assert not [line for line in proc.stderr.splitlines() if any(m in line for m in TF_LOG_MARKERS)]
@@ -128,8 +128,7 @@ def test_two_runs_of_one_task_export_side_by_side(tmp_path, quick_demo):
     shutil.copytree(quick_demo / "runs" / "magic_wand", runs / "wand_a")
     shutil.copytree(quick_demo / "runs" / "magic_wand", runs / "wand_b")
     for run in ("wand_a", "wand_b"):
-        proc = run_cli("export", str(runs / run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"),
-                       "--allow-weak")
+        proc = run_cli("export", str(runs / run), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"))
         assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "wand_a" / "wand_a.ino").is_file()
     assert (tmp_path / "out" / "wand_b" / "wand_b.ino").is_file()

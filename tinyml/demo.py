@@ -16,14 +16,40 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from tinyml.boards import BOARDS, get_board
+    from tinyml.boards import get_board
+    from tinyml.files import output_lock
+    from tinyml.tasks import demo_tasks
+
+    board = get_board(board_key)
+    with output_lock(out):
+        _check_outputs(out, demo_tasks())
+        rows = _demo_tasks(out, quick, board, board_key)
+    return rows
+
+
+def _check_outputs(out: Path, tasks) -> None:
+    """Before any training: every folder the demo replaces is its own, and no sketch was edited by hand."""
+    from tinyml.errors import TinyMLError
+    from tinyml.files import check_output_folder, edited_files
+
+    for task in tasks:
+        check_output_folder(out / "runs" / task.name, "run.json")
+        sketch = out / "arduino" / task.name
+        check_output_folder(sketch, "manifest.json")
+        edited = edited_files(sketch, "manifest.json")
+        if edited:
+            raise TinyMLError(f"{sketch}: {', '.join(edited)} changed since tinyml exported it (edited by hand); "
+                              "copy the sketch elsewhere to keep the edits, or run the demo with another --out")
+
+
+def _demo_tasks(out: Path, quick: bool, board, board_key: str) -> list[dict]:
+    from tinyml.boards import BOARDS
     from tinyml.export.pipeline import ExportSource, build_export
     from tinyml.files import write_files, write_folder
     from tinyml.run import write_run
     from tinyml.tasks import demo_tasks
     from tinyml.train import train_task
 
-    board = get_board(board_key)
     rows = []
     for task in demo_tasks():
         name = task.name

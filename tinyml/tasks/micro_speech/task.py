@@ -220,8 +220,9 @@ class MicroSpeechTask(Task):
     demo_order = 1
 
     def quick_config(self) -> MicroSpeechConfig:
-        # smoke-test size: few epochs learn faster at the higher rate and without masks or mixup
-        return MicroSpeechConfig(epochs=12, augment_copies=1, learning_rate=0.005, time_masks=0, freq_masks=0,
+        # smoke-test size: few epochs learn faster at the higher rate and without masks or mixup. 20 epochs
+        # at 0.01 pass the truth guards (0.691, every class recalled); 12 at 0.005 did not ('no' at 0)
+        return MicroSpeechConfig(epochs=20, augment_copies=1, learning_rate=0.01, time_masks=0, freq_masks=0,
                                  mixup=0.0)
 
     def synthetic_config(self) -> MicroSpeechConfig:
