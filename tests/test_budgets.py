@@ -69,7 +69,7 @@ def test_oversized_model_fails_the_budget(tmp_path):
     assert "tinyml/budgets.json" in message
     # export refuses it too, with the same one line and the budget exit code
     write_run(tmp_path / "run", result.run, result.model)
-    proc = run_cli("export", str(tmp_path / "run"), "--board", "portenta_h7", "--out", str(tmp_path / "out"),
+    proc = run_cli("export", str(tmp_path / "run"), "--board", "nano33ble_sense", "--out", str(tmp_path / "out"),
                    "--allow-weak")
     assert proc.returncode == 3 and "over its 20,480 B budget" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()

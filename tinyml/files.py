@@ -301,8 +301,15 @@ def read_input(path: Path | str, what: str, limit: int) -> bytes:
 
 
 def read_input_text(path: Path | str, what: str, limit: int) -> str:
-    """read_input decoded as UTF-8, bad bytes replaced (they then fail the format's own checks)."""
-    return read_input(path, what, limit).decode("utf-8", errors="replace")
+    """read_input decoded as text: UTF-8 (a byte-order mark, as Excel and Notepad write, is dropped),
+    or UTF-16 when the file starts with its byte-order mark (Windows' "Unicode" text); bad bytes are
+    replaced (they then fail the format's own checks)."""
+    import codecs
+
+    data = read_input(path, what, limit)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def is_hidden(path: Path | str) -> bool:

@@ -204,3 +204,12 @@ def test_evaluate_scores_negatives_only(tmp_path, quick_demo, shared_data):
     assert result["per_class_recall"]["negative"] is not None and result["per_class_recall"]["wing"] is None
     proc = run_cli("evaluate", str(quick_demo / "runs" / "magic_wand"), "--data", str(tmp_path))
     assert "false-positive rate" in proc.stdout
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_text_saved_by_windows_editors_loads(tmp_path, encoding):
+    (tmp_path / "wing").mkdir()
+    text = "-,-,-\r\n" + "".join(f"{i},0,1000\r\n" for i in range(30))
+    (tmp_path / "wing" / "a.txt").write_bytes(text.encode(encoding))
+    (sample,) = load_motion_dir(tmp_path, MotionFormat(), ("wing",))
+    assert len(sample.data) == 30
