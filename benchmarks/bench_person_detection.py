@@ -9,7 +9,10 @@
    sample images that ship inside scikit-image (many crops of each), and TFLM's own
    person.bmp / no_person.bmp.
 
-Usage: python benchmarks/bench_person_detection.py [--epochs 8] [--crops 120] [--quick]
+3. Real photos: the shipped base (benchmarks/build_person_base.py), the published model and the
+   model `tinyml demo` exports, on the held-out `test` part of person_photos.
+
+Usage: python benchmarks/bench_person_detection.py [--epochs 8] [--crops 120] [--quick] [--skip-shrink]
 """
 
 from __future__ import annotations
@@ -164,19 +167,87 @@ def shrink(task, args) -> None:
     print(f"  (the published model calls {np.mean(held_pub == 1):.0%} of the held-out crops 'person')")
 
 
+def real_photos(task, args) -> None:
+    """The shipped base, the published model and the model `tinyml demo` exports, on the `test` part
+    of person_photos (benchmarks/person_photos.py: whole original photos the base never trained on,
+    and on which no setting was chosen), per source; agreement with the published model where it is
+    confident; TFLM's person.bmp / no_person.bmp."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from person_photos import kinds, part, source
+    from tinyml import tflm
+    from tinyml.modelinfo import read_model
+    from tinyml.tasks.person_detection.data import load_image_dir, read_gray
+    from tinyml.tasks.person_detection.task import BASE, init_model_bytes
+    from tinyml.train import train_task
+
+    root = DATA / "person_photos"
+    published = DATA / "tflm_reference" / "models" / "person_detect.tflite"
+    if not root.is_dir() or not published.is_file():
+        print(f"skipping the real-photo benchmark: {root} or {published} not found")
+        return
+    cfg = task.default_config()
+    start = time.time()
+    samples = load_image_dir(root, cfg.labels, (cfg.image_size, cfg.image_size))
+    kind = kinds(root)
+    test = [s for s in samples if part(s) == "test"]
+    x = np.stack([s.data for s in test])
+    y = np.array([cfg.labels.index(s.label) for s in test])
+    print(f"real photos: {len(samples)} loaded in {time.time() - start:.0f} s; test part {len(test)} photos "
+          f"({np.sum(y == 1)} person), whole original photos the base never trained on")
+    models = {"published person_detect.tflite": published.read_bytes(), "shipped base": init_model_bytes(BASE)}
+    if not args.skip_demo:
+        demo_cfg = task.synthetic_config()
+        start = time.time()
+        demo = train_task(task, demo_cfg, task.synthetic(demo_cfg, task.demo_examples_per_class(False), demo_cfg.seed),
+                          progress=lambda *_: None)
+        models["`tinyml demo`'s model"] = demo.tflite
+        print(f"  (the demo's person model trained as `tinyml demo` does, {time.time() - start:.0f} s)")
+    ref_dir = DATA / "tflm_reference" / "person_detection"
+    # person.bmp stores int8 input bytes, not pixels (docs/person_detection.md)
+    refs = np.stack([read_gray(ref_dir / "no_person.bmp"), read_gray(ref_dir / "person.bmp") ^ 0x80])
+    pos = cfg.labels.index(cfg.positive_label)
+
+    def scores(model):
+        q = tflm.predict_int8(model, task.int8_inputs(x, read_model(model))).reshape(len(x), -1)
+        out = read_model(model).outputs[0]
+        return (q.astype(np.float32) - out.zero_point) * out.scale
+
+    pub_scores = scores(models["published person_detect.tflite"])[:, pos]
+    confident = (pub_scores < 0.2) | (pub_scores > 0.8)
+    for name, model in models.items():
+        sc = scores(model)
+        pred = sc.argmax(1)
+        recall = {label: float(np.mean(pred[y == i] == i)) for i, label in enumerate(cfg.labels)}
+        by_source = {}
+        for s, p, t in zip(test, pred, y):
+            by_source.setdefault(f"{source(kind[s.source])} {s.label}", []).append(p == t)
+        agree = float(np.mean((sc[confident, pos] > 0.5) == (pub_scores[confident] > 0.5)))
+        ref_calls = tflm.predict_int8(model, task.int8_inputs(refs, read_model(model))).reshape(2, -1).argmax(1)
+        print(f"  {name}: {len(model):,} B; accuracy {np.mean(pred == y):.3f}; recall "
+              + ", ".join(f"{k} {v:.3f}" for k, v in recall.items())
+              + f"; agreement with the published model on the {int(confident.sum())} photos it calls with "
+                f"score < 0.2 or > 0.8: {agree:.3f}; no_person.bmp → {cfg.labels[ref_calls[0]]}, "
+                f"person.bmp → {cfg.labels[ref_calls[1]]}")
+        print("    per source: " + ", ".join(f"{k} {np.mean(v):.3f} ({len(v)})" for k, v in sorted(by_source.items())))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=8, help="distillation epochs")
     p.add_argument("--crops", type=int, default=120, help="random crops per photo")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--skip-shrink", action="store_true", help="leave out the scikit-image distillation benchmark")
+    p.add_argument("--skip-demo", action="store_true", help="do not train the demo's model for the real-photo test")
     args = p.parse_args()
     from tinyml.tasks import get_task
 
     task = get_task("person_detection")
     if not args.skip_throughput:
         throughput(task, args.quick)
-    shrink(task, args)
+    real_photos(task, args)
+    if not args.skip_shrink:
+        shrink(task, args)
     return 0
 
 

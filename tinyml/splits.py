@@ -11,13 +11,16 @@ def split_indices(samples, val_fraction: float, seed: int) -> tuple[np.ndarray, 
     persons = sorted({s.person for s in samples})
     idx = np.arange(len(samples))
     if len(persons) >= 3:
+        from collections import Counter
+
+        sizes = Counter(s.person for s in samples)
         order = rng.permutation(persons)
-        held, count = [], 0
+        held, count = set(), 0
         for p in order:
             if count >= val_fraction * len(samples) and held:
                 break
-            held.append(p)
-            count += sum(1 for s in samples if s.person == p)
+            held.add(p)
+            count += sizes[p]
         val = np.array([i for i in idx if samples[i].person in held])
     else:
         val = []

@@ -384,3 +384,70 @@ def test_a_phone_photo_is_read_right_side_up(tmp_path):
     stored.save(tmp_path / "phone.jpg", exif=exif, quality=95)
     gray = read_gray(tmp_path / "phone.jpg")
     assert gray.shape == (30, 20) and gray[:5].mean() > 200 and gray[-5:].mean() < 50
+
+
+# --- the person model shipped with tinyml (benchmarks/build_person_base.py) ---------------------
+
+
+def test_the_shipped_base_is_a_full_int8_model_within_the_budget():
+    from tinyml import tflm
+    from tinyml.budgets import budgets, check_budget
+    from tinyml.modelinfo import read_model
+    from tinyml.tasks.person_detection.task import BASE, init_model_bytes
+
+    model = init_model_bytes(BASE)
+    info = read_model(model)
+    info.require_full_int8()
+    arena = tflm.measure_arena(model)
+    assert len(model) <= budgets()["person_detection"]["flash_bytes"] <= 256_000
+    check_budget("person_detection", len(model), arena)
+    assert tuple(info.inputs[0].shape) == (1, 96, 96, 1) and info.outputs[0].elements == 2
+
+
+def _int8_calls(model: bytes, images: np.ndarray) -> list[int]:
+    from tinyml import tflm
+    from tinyml.modelinfo import read_model
+
+    q = TASK.int8_inputs(images, read_model(model))
+    return list(tflm.predict_int8(model, q).reshape(len(images), -1).argmax(1))
+
+
+def test_the_shipped_base_sees_the_tflm_reference_person(reference_images):
+    from tinyml.tasks.person_detection.task import BASE, init_model_bytes
+
+    assert _int8_calls(init_model_bytes(BASE), reference_images) == [0, 1]
+
+
+def test_person_photos_load_grouped_by_their_original_photo(shared_data, tmp_path):
+    """Real photos through the loader, with MANIFEST.csv's groups (read in place: linked, not copied)."""
+    import csv
+
+    from tinyml.tasks.person_detection.data import load_image_dir
+
+    root = shared_data / "person_photos"
+    if not (root / "MANIFEST.csv").is_file():
+        pytest.skip(f"{root} not found")
+    rows = list(csv.DictReader(open(root / "MANIFEST.csv", newline="")))
+    crop = next(r for r in rows if r["kind"] == "human-crop")
+    pick = [crop, next(r for r in rows if r["kind"] == "human" and r["original_path"] == crop["original_path"]),
+            *[r for r in rows if r["kind"] == "caltech-Faces"][:2], *[r for r in rows if r["kind"] == "caltech-Faces_easy"][:2],
+            *[r for r in rows if r["kind"].startswith("intel")][:3]]
+    for r in pick:
+        (tmp_path / r["file"]).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / r["file"]).symlink_to(root / r["file"])
+    with open(tmp_path / "MANIFEST.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(pick)
+    samples = load_image_dir(tmp_path, ("non_person", "person"), (96, 96))
+    by_file = {Path(s.source).relative_to(tmp_path).as_posix(): s for s in samples}
+    assert len(samples) == len(pick) and all(s.data.shape == (96, 96) and s.data.dtype == np.uint8 for s in samples)
+    assert by_file[pick[0]["file"]].person == by_file[pick[1]["file"]].person  # a photo and its person-free crop
+    assert by_file[pick[2]["file"]].person == by_file[pick[4]["file"]].person  # Faces and Faces_easy: one photo
+    assert len({s.person for s in samples}) == len(pick) - 3  # one crop pair, two Faces pairs
+
+
+@pytest.mark.slow
+def test_the_demos_person_model_sees_the_tflm_reference_person(quick_demo, reference_images):
+    model = (quick_demo / "runs" / "person_detection" / "model.tflite").read_bytes()
+    assert _int8_calls(model, reference_images) == [0, 1]

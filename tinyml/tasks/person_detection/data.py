@@ -59,6 +59,26 @@ def read_gray(path: str | Path) -> np.ndarray:
         raise TinyMLError(f"{path}: not a readable image ({reason}); delete or replace the file") from None
 
 
+def photo_groups(root: Path) -> dict[str, str]:
+    """{file relative to root: the original photo it was cut from}, from a MANIFEST.csv with `file`
+    and `original_path` columns (as the person_photos set has), so a photo and a crop of it, or two
+    crops of one photo, never land on both sides of a split; empty without one."""
+    import csv
+    import io
+
+    from tinyml.files import MB, read_input_text
+
+    path = Path(root) / "MANIFEST.csv"
+    if not path.is_file():
+        return {}
+    rows = csv.DictReader(io.StringIO(read_input_text(path, "a MANIFEST.csv", 64 * MB)))
+    if not rows.fieldnames or not {"file", "original_path"} <= set(rows.fieldnames):
+        return {}
+    # Caltech-101's Faces and Faces_easy are two crops of the same photos
+    return {row["file"]: f"{row.get('source_repo', '')}:{row['original_path'].replace('Faces_easy/', 'Faces/')}"
+            for row in rows if row.get("file") and row.get("original_path")}
+
+
 def image_files(folder: Path, unused: list[str]) -> list[Path]:
     """Every image under a class folder, sub-folders included; anything else goes to `unused`."""
     from tinyml.files import is_hidden
@@ -85,7 +105,9 @@ def load_image_dir(root: str | Path, labels: tuple[str, ...], size: tuple[int, i
         raise TinyMLError(f"{root}: no such folder; pass a folder with one sub-folder per class "
                           f"({', '.join(labels)})")
     samples: list[ImageSample] = []
-    unused = [p.name + ("/" if p.is_dir() else "") for p in sorted(root.iterdir()) if p.name not in labels]
+    groups = photo_groups(root)
+    unused = [p.name + ("/" if p.is_dir() else "") for p in sorted(root.iterdir())
+              if p.name not in labels and not (groups and p.name == "MANIFEST.csv")]
     for label in labels:
         safe_label(label, "class label")
         folder = root / label
@@ -98,7 +120,8 @@ def load_image_dir(root: str | Path, labels: tuple[str, ...], size: tuple[int, i
 
         for path in progress(files, f"images {label}"):
             gray = read_gray(path)
-            samples.append(ImageSample(crop_scale(gray, *size), label, recorder_of(str(path)), str(path)))
+            group = groups.get(path.relative_to(root).as_posix()) or recorder_of(str(path))
+            samples.append(ImageSample(crop_scale(gray, *size), label, group, str(path)))
     note_unused(unused, str(root), f"images of the classes {', '.join(labels)} (set labels to use other folders)")
     return samples
 
