@@ -220,8 +220,12 @@ def test_default_widths_are_mobilenet_quarter_capped():
 
 def test_width_resolution_and_classes_are_configurable():
     cfg = PersonDetectionConfig(image_size=64, alpha=0.5, max_filters=0, labels=("none", "cat", "dog"),
-                                positive_label="cat")
+                                positive_label="cat", init_from="", distill=False)
     TASK.check_config(cfg)
+    with pytest.raises(TinyMLError, match="has 2 classes, not 3; set --set distill=false"):
+        TASK.check_config(PersonDetectionConfig(labels=("none", "cat", "dog"), positive_label="cat"))
+    with pytest.raises(TinyMLError, match="lower alpha or max_filters, or train from random weights"):
+        TASK.build_model(PersonDetectionConfig(alpha=0.5, max_filters=0))
     model = TASK.build_model(cfg)
     assert tuple(model.input_shape) == (None, 64, 64, 1) and tuple(model.output_shape) == (None, 3)
     assert layer_widths(cfg)[-1] == 512

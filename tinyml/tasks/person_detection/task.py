@@ -123,7 +123,8 @@ def seed_weights(layers, widths: list[int], classes: int, source: str) -> list[l
         have = layer.kernel.shape[-1]
         if width > have:
             raise TinyMLError(f"layer {i} of {source} has {have} channels but the config asks for {width}; "
-                              "lower alpha or max_filters")
+                              "lower alpha or max_filters, or train from random weights (--set init_from= --set "
+                              "distill=false)")
         keep = _strongest(layer.kernel[:, :, prev, :], width) if width < have else np.arange(have)
         out.append([layer.kernel[:, :, prev, :][..., keep], layer.bias[keep]])
         prev = keep
@@ -167,7 +168,12 @@ class PersonDetectionTask(Task):
         if not 0.0 <= cfg.distill_share <= 1.0:
             raise TinyMLError(f"distill_share {cfg.distill_share}: give the teacher's share of the target, 0 to 1")
         if cfg.init_from:
-            self._import(cfg)  # fail before any data is loaded
+            layers = self._import(cfg)  # fail before any data is loaded
+            outputs = layers[-1].kernel.shape[1]
+            if cfg.distill and outputs != len(cfg.labels):
+                raise TinyMLError(f"distill trains toward the scores of the model training starts from, which has "
+                                  f"{outputs} classes, not {len(cfg.labels)}; set --set distill=false to re-target it "
+                                  "to your classes")
 
     def _import(self, cfg: PersonDetectionConfig):
         from tinyml.tasks.person_detection.modelimport import import_layers
