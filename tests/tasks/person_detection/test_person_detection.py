@@ -455,3 +455,15 @@ def test_person_photos_load_grouped_by_their_original_photo(shared_data, tmp_pat
 def test_the_demos_person_model_sees_the_tflm_reference_person(quick_demo, reference_images):
     model = (quick_demo / "runs" / "person_detection" / "model.tflite").read_bytes()
     assert _int8_calls(model, reference_images) == [0, 1]
+
+
+def test_colour_photos_become_the_cameras_luma(tmp_path):
+    """The OV767X's grayscale mode keeps the Y of YUV: ITU-R 601 luma, what the loader computes."""
+    from PIL import Image
+
+    from tinyml.tasks.person_detection.data import read_gray
+
+    rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [200, 120, 40]]], dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    luma = (rgb.astype(np.float64) @ [0.299, 0.587, 0.114]).round()
+    assert np.abs(read_gray(tmp_path / "c.png").astype(int) - luma.astype(int)).max() <= 1
