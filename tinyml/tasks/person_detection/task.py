@@ -338,10 +338,14 @@ class PersonDetectionTask(Task):
             what = f"{len(images)} synthetic scenes"
         else:
             path = Path(recording)
-            paths = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp")) \
+            from tinyml.files import is_hidden
+            from tinyml.tasks.person_detection.data import IMAGE_SUFFIXES
+
+            paths = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                           and not any(is_hidden(part) for part in p.relative_to(path).parts)) \
                 if path.is_dir() else [path]
             if not paths:
-                raise TinyMLError(f"{path}: no .png/.jpg/.bmp images")
+                raise TinyMLError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
             images = [read_gray(p) for p in paths]
             what = f"{len(images)} images from {path}"
         frame_h, frame_w = CAMERA_FRAME
