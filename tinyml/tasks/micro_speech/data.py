@@ -205,8 +205,8 @@ def noise_folder(root: Path) -> Path:
     return root if root.name == NOISE_DIR else root / NOISE_DIR
 
 
-def load_noise(root: Path, sample_rate: int) -> list[np.ndarray]:
-    return [read_wav(p, sample_rate) for p in audio_files(noise_folder(root))]
+def load_noise(root: Path, sample_rate: int, unused: list[str] | None = None) -> list[np.ndarray]:
+    return [read_wav(p, sample_rate) for p in audio_files(noise_folder(root), unused)]
 
 
 def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip_samples: int = 16000,
@@ -254,7 +254,7 @@ def load_speech_dir(root, words: tuple[str, ...], sample_rate: int = 16000, clip
         clips += [replace(list_clip(f, SILENCE, sample_rate, clip_samples, notes), person=f"silence-{i}")
                   for i, f in enumerate(silence_files[: None if every_clip else int(typical * silence_ratio)])]
     else:
-        noise = [n for r in roots for n in load_noise(r, sample_rate)]
+        noise = [n for r in roots for n in load_noise(r, sample_rate, unused)]
         for i in range(int(typical * silence_ratio)):
             clips.append(SpeechClip(GeneratedSilence(noise, clip_samples, (seed, i)), SILENCE, f"silence-{i}",
                                     "generated", sample_rate, clip_samples))
