@@ -76,3 +76,16 @@ def test_demo_rebuild_commands_give_the_config_each_run_saved(quick_demo):
         if saved.get("recognizer", {}).get("calibrate"):  # training writes the threshold it calibrated
             wanted["recognizer"]["detection_threshold"] = saved["recognizer"]["detection_threshold"]
         assert wanted == saved
+
+
+def test_the_demo_refuses_before_training_to_overwrite_a_hand_edited_sketch(tmp_path):
+    sketch = tmp_path / "arduino" / "magic_wand"
+    sketch.mkdir(parents=True)
+    (sketch / "magic_wand.ino").write_text("// my changes\n")
+    (sketch / "manifest.json").write_text(json.dumps({"source": {"kind": "run", "name": "magic_wand"},
+                                                       "board": {"key": "nano33ble_sense"},
+                                                       "files": {"magic_wand.ino": "0" * 64}}))
+    proc = run_cli("demo", "--quick", "--out", str(tmp_path))
+    assert proc.returncode != 0 and "magic_wand.ino changed since tinyml exported it" in proc.stderr
+    assert "training" not in proc.stdout and not (tmp_path / "runs").exists()
+    assert (sketch / "magic_wand.ino").read_text() == "// my changes\n"

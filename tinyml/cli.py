@@ -123,7 +123,7 @@ def cmd_export(args) -> int:
     name = name or default_sketch_name(source.stem)
     sketch_dir = Path(args.out) / name
     with output_lock(sketch_dir):
-        check_sketch_target(sketch_dir, source, board.key, args.overwrite)
+        check_sketch_target(sketch_dir, source.identity, board.key, args.overwrite)
         result = build_export(source, board, name, _labels(args.labels), verify_count=args.verify_count)
         _write_export(args, board, name, sketch_dir, result)
     v = result.verified

@@ -22,24 +22,19 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
 
     board = get_board(board_key)
     with output_lock(out):
-        _check_outputs(out, demo_tasks())
+        _check_outputs(out, demo_tasks(), board_key)
         rows = _demo_tasks(out, quick, board, board_key)
     return rows
 
 
-def _check_outputs(out: Path, tasks) -> None:
+def _check_outputs(out: Path, tasks, board_key: str) -> None:
     """Before any training: every folder the demo replaces is its own, and no sketch was edited by hand."""
-    from tinyml.errors import TinyMLError
-    from tinyml.files import check_output_folder, edited_files
+    from tinyml.export.pipeline import check_sketch_target
+    from tinyml.files import check_output_folder
 
     for task in tasks:
         check_output_folder(out / "runs" / task.name, "run.json")
-        sketch = out / "arduino" / task.name
-        check_output_folder(sketch, "manifest.json")
-        edited = edited_files(sketch, "manifest.json")
-        if edited:
-            raise TinyMLError(f"{sketch}: {', '.join(edited)} changed since tinyml exported it (edited by hand); "
-                              "copy the sketch elsewhere to keep the edits, or run the demo with another --out")
+        check_sketch_target(out / "arduino" / task.name, {"kind": "run", "name": task.name}, board_key)
 
 
 def _demo_tasks(out: Path, quick: bool, board, board_key: str) -> list[dict]:

@@ -149,10 +149,11 @@ def load_source(path: str | Path) -> ExportSource:
     return ExportSource(model=load_model_bytes(p), task="generic", labels=(), config=None, stem=p.stem)
 
 
-def check_sketch_target(sketch_dir: Path, source: ExportSource, board_key: str, overwrite: bool = False) -> None:
+def check_sketch_target(sketch_dir: Path, identity: dict, board_key: str, overwrite: bool = False) -> None:
     """Refuse, before any work, to replace a sketch folder that holds something else than an older
     export of this source for this board, or that was edited by hand; `overwrite` replaces those.
-    Files the user added to the folder are kept either way (see files.staged_folder)."""
+    Files the user added to the folder are kept either way (see files.staged_folder). `identity` is
+    ExportSource.identity."""
     import json
 
     from tinyml.errors import TinyMLError
@@ -167,7 +168,7 @@ def check_sketch_target(sketch_dir: Path, source: ExportSource, board_key: str, 
     except (OSError, ValueError):
         manifest = {}
     manifest = manifest if isinstance(manifest, dict) else {}
-    old, new = manifest.get("source"), source.identity
+    old, new = manifest.get("source"), identity
     if isinstance(old, dict) and old != new:
         raise TinyMLError(
             f"{sketch_dir} holds the sketch exported from the {old.get('kind')} '{old.get('name')}', and this "
