@@ -21,9 +21,10 @@ def run_demo(out: Path, quick: bool = False, board_key: str = DEMO_BOARD) -> lis
     from tinyml.tasks import demo_tasks
 
     board = get_board(board_key)
+    tasks = demo_tasks()
     with output_lock(out):
-        _check_outputs(out, demo_tasks(), board_key)
-        rows = _demo_tasks(out, quick, board, board_key)
+        _check_outputs(out, tasks, board_key)
+        rows = _demo_tasks(out, tasks, quick, board, board_key)
     return rows
 
 
@@ -37,16 +38,15 @@ def _check_outputs(out: Path, tasks, board_key: str) -> None:
         check_sketch_target(out / "arduino" / task.name, {"kind": "run", "name": task.name}, board_key)
 
 
-def _demo_tasks(out: Path, quick: bool, board, board_key: str) -> list[dict]:
+def _demo_tasks(out: Path, tasks, quick: bool, board, board_key: str) -> list[dict]:
     from tinyml.boards import BOARDS
     from tinyml.export.pipeline import ExportSource, build_export
     from tinyml.files import write_files, write_folder
     from tinyml.run import write_run
-    from tinyml.tasks import demo_tasks
     from tinyml.train import train_task
 
     rows = []
-    for task in demo_tasks():
+    for task in tasks:
         name = task.name
         start = time.time()
         cfg = task.quick_config() if quick else task.synthetic_config()

@@ -141,7 +141,7 @@ def check_output_folder(root: Path, marker: str) -> None:
                           "pick another output path or empty it")
 
 
-_HELD: dict[str, list] = {}
+_HELD: dict[str, int] = {}  # folders this process holds the lock of, and how often
 
 
 def cache_root() -> Path:
@@ -173,11 +173,11 @@ def output_lock(root: Path):
     root = Path(root)
     key = str(root.resolve())
     if key in _HELD:
-        _HELD[key][1] += 1
+        _HELD[key] += 1
         try:
             yield
         finally:
-            _HELD[key][1] -= 1
+            _HELD[key] -= 1
         return
     fd = _lock_file(root, key)
     try:
@@ -186,7 +186,7 @@ def output_lock(root: Path):
         os.close(fd)
         raise TinyMLError(f"another tinyml command is writing {root} right now; wait for it to finish, "
                           "or pick another output path") from None
-    _HELD[key] = [fd, 1]
+    _HELD[key] = 1
     try:
         yield
     finally:

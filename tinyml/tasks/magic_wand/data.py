@@ -36,6 +36,7 @@ AUTO = "auto"
 ASSUMED_RATE_HZ = 25.0  # the TF magic_wand recordings' rate, assumed when files and user are silent
 IMU_CAPTURE_COLUMNS = ("aX", "aY", "aZ", "gX", "gY", "gZ")
 IMU_CAPTURE_RATE_HZ = 119.0  # the LSM9DS1's rate in the tutorial, assumed when files and user are silent
+UNUSED_COLUMN = "column not used: "  # a `notes` key prefix
 PLAUSIBLE_GRAVITY_G = (0.2, 5.0)  # typical accelerometer magnitude, gravity included, in g
 
 # Column names (lower case, without '_', '-', ' ' and brackets) as spreadsheets and sketches write them.
@@ -230,7 +231,7 @@ def report_notes(notes: Counter, where: str) -> None:
     for key, count in sorted(notes.items()):
         if key.startswith("rate ") and " from the " in key:
             print(f"tinyml: note: {key} ({count} files)", file=sys.stderr)
-    unused_columns = sorted(key.split("'")[1] for key in notes if key.startswith("column '"))
+    unused_columns = sorted(key[len(UNUSED_COLUMN):] for key in notes if key.startswith(UNUSED_COLUMN))
     if unused_columns:
         print(f"tinyml: note: columns not used (the axes the task does not use, or not sensor readings): "
               f"{', '.join(unused_columns)}", file=sys.stderr)
@@ -299,7 +300,7 @@ def parse_imu_capture_csv(text: str, source: str, label: str, person: str, fmt: 
     if notes is not None:
         for i, name in enumerate(names):
             if i not in used:
-                notes[f"column {name!r} not used"] += 1
+                notes[f"{UNUSED_COLUMN}{name}"] += 1
     header_key = [_column_key(n) for n in names]
     decimal_comma = sep == ";"
     chunks: list[tuple[int, list[list[float]]]] = []

@@ -80,18 +80,18 @@ def photo_groups(root: Path) -> dict[str, str]:
 
 
 def image_files(folder: Path, unused: list[str]) -> list[Path]:
-    """Every image under a class folder, sub-folders included; anything else goes to `unused`."""
+    """Every image under a folder, sub-folders included; anything else (dot files too) goes to `unused`
+    as 'folder/name'."""
     from tinyml.files import is_hidden
 
     files = []
     for p in sorted(folder.rglob("*")):
         if p.is_dir():
             continue
-        rel = p.relative_to(folder.parent)
-        if p.suffix.lower() in IMAGE_SUFFIXES and not any(is_hidden(part) for part in rel.parts):
+        if p.suffix.lower() in IMAGE_SUFFIXES and not any(is_hidden(part) for part in p.relative_to(folder).parts):
             files.append(p)
         else:
-            unused.append(str(rel))
+            unused.append(str(p.relative_to(folder.parent)))
     return files
 
 

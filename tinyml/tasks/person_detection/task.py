@@ -338,12 +338,9 @@ class PersonDetectionTask(Task):
             what = f"{len(images)} synthetic scenes"
         else:
             path = Path(recording)
-            from tinyml.files import is_hidden
-            from tinyml.tasks.person_detection.data import IMAGE_SUFFIXES
+            from tinyml.tasks.person_detection.data import IMAGE_SUFFIXES, image_files
 
-            paths = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                           and not any(is_hidden(part) for part in p.relative_to(path).parts)) \
-                if path.is_dir() else [path]
+            paths = image_files(path, []) if path.is_dir() else [path]
             if not paths:
                 raise TinyMLError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
             images = [read_gray(p) for p in paths]
