@@ -137,19 +137,19 @@ def stream_gestures_found(task, cfg, tflite, gestures) -> tuple[int, int]:
     return found, len(spans)
 
 
-def main() -> None:
+def legacy(argv) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer epochs, for a smoke run")
     ap.add_argument("--synthetic-only", action="store_true",
                     help="only the models trained on the synthetic default, scored on the real sets")
     ap.add_argument("--synthetic-seeds", type=int, default=6, help="seeds of the synthetic-only model (default 6)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     from tinyml import config as C
     from tinyml.tasks import get_task
     from tinyml.train import train_task
 
     task = get_task("magic_wand")
-    base = task.default_config()
+    base = C.replace(task.default_config(), init_from="", **SCRATCH)
     synthetic_cfg = task.synthetic_config()  # what `tinyml train` without --data and the demo start from
     if args.quick:
         base = C.replace(base, epochs=5, augment_copies=1)
@@ -249,6 +249,175 @@ def main() -> None:
               f"{np.mean(accs):.3f} [{', '.join(f'{p} {a:.2f}' for p, a in zip(imu_people, accs))}]")
     print(f"total {time.time() - start:.0f} s")
     sys.stdout.flush()
+
+
+SCRATCH = {"epochs": 30, "learning_rate": 0.003, "augment_copies": 4, "min_examples_per_class": 0}
+"""The from-random-weights recipe the figures of --legacy were measured with."""
+SHOTS = (0, 1, 3, 5, 10)
+
+
+def draw_shots(samples, labels, n: int, seed: int):
+    """(the n recordings per class a user would record, the rest of that person's recordings)."""
+    rng = np.random.default_rng(seed)
+    shots, rest = [], []
+    for label in labels:
+        mine = [s for s in samples if s.label == label]
+        order = rng.permutation(len(mine))
+        shots += [mine[i] for i in order[:n]]
+        rest += [mine[i] for i in order[n:]]
+    return shots, rest
+
+
+def personalize(task, cfg, shots, draw: int) -> bytes:
+    """`tinyml train magic_wand --data SHOTS` as a user runs it (the final model; its cross-validation
+    is the user's report, not a figure here)."""
+    from tinyml.train import _fit_int8
+
+    return _fit_int8(task, C_replace(cfg, seed=draw), list(shots) + task.extra_training(cfg), [])[2]
+
+
+def C_replace(cfg, **changes):
+    from tinyml import config as C
+
+    return C.replace(cfg, **changes)
+
+
+def shot_curve(task, cfg, base_model: bytes, samples, shots=SHOTS, draws: int = 3, stream=None):
+    """{n: (mean accuracy, mean per-class recall, accuracies of the draws, false detections per minute)}:
+    for each draw, n recordings per class personalize the model (0: the base as shipped), scored on
+    the person's other recordings; `stream` (readings, rate) of their negative motion is streamed
+    through each personalized model."""
+    out = {}
+    for n in shots:
+        accs, recalls, hits, minutes = [], [], 0, 0.0
+        for draw in range(draws if n else 1):
+            train, test = draw_shots(samples, cfg.labels, n, 100 + draw)
+            model = personalize(task, cfg, train, draw) if n else base_model
+            r = score(task, cfg, model, test)
+            accs.append(r["accuracy"])
+            recalls.append(r["per_class_recall"])
+            if stream is not None:
+                data, rate = stream(train)
+                hits += len(stream_detections(task, cfg, model, data, rate))
+                minutes += len(data) / rate / 60
+        recall = {k: float(np.mean([x[k] for x in recalls if x[k] is not None])) for k in recalls[0]}
+        out[n] = (float(np.mean(accs)), recall, accs, hits / minutes if minutes else None)
+    return out
+
+
+def curve_text(curve) -> str:
+    lines = []
+    for n, (acc, recall, accs, fpm) in curve.items():
+        line = (f"    {n:2d} per class: {acc:.3f} [{', '.join(f'{a:.3f}' for a in accs)}] "
+                f"({', '.join(f'{k} {v:.2f}' for k, v in recall.items())})")
+        lines.append(line + (f"; streamed negatives {fpm:.2f} false detections/min" if fpm is not None else ""))
+    return "\n".join(lines)
+
+
+def negative_stream(negatives):
+    """The person's negative recordings that were not among the shots, back to back: (readings, rate)."""
+    def make(shots):
+        used = {s.source for s in shots}
+        rest = [s for s in negatives if s.source not in used]
+        return np.concatenate([s.data for s in rest]), rest[0].rate_hz
+    return make
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="magic_wand: the shipped base and personalization, per person")
+    ap.add_argument("--draws", type=int, default=3, help="random draws of the recordings per point (default 3)")
+    ap.add_argument("--tf-shots", default="0,5", help="points of the curve for each TF person (default 0,5)")
+    ap.add_argument("--legacy", action="store_true", help="the earlier from-scratch and cross-board figures")
+    args, rest = ap.parse_known_args()
+    if args.legacy:
+        legacy(rest)
+        return
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from build_wand_base import base_config, train_base
+    from tinyml import config as C
+    from tinyml import tflm
+    from tinyml.tasks import get_task
+    from tinyml.tasks.magic_wand.task import init_model
+
+    task = get_task("magic_wand")
+    cfg = task.default_config()  # what `tinyml train magic_wand --data MY_CAPTURES` runs
+    shipped = init_model("base").model
+    start = time.time()
+    print(f"shipped base: {len(shipped):,} B flash, arena {tflm.measure_arena(shipped):,} B; personalization: "
+          f"init_from=base, {cfg.epochs} epochs at {cfg.learning_rate}, at least {cfg.min_examples_per_class} "
+          f"augmented examples per class, {cfg.synthetic_negatives} generated negatives; {args.draws} draws per point",
+          flush=True)
+    tf_dir = DATA / "magic_wand_tf"
+    if not tf_dir.is_dir():
+        print(f"real data not found at {DATA}; stopping")
+        return
+
+    # Each TF person in turn: a base trained with the shipped recipe without them (and without one of the
+    # 6 continuous negative recordings, which is then streamed), scored on their gestures and that recording.
+    tf = task.load(tf_dir, cfg)
+    people = sorted({s.person for s in tf if s.label != cfg.negative_label})
+    neg_files = sorted({s.source.split(":")[0] for s in tf if s.label == cfg.negative_label})
+    tf_shots = tuple(int(v) for v in args.tf_shots.split(","))
+    by_n = {n: [] for n in tf_shots}
+    fp_hits, fp_minutes = 0, 0.0
+    for k, person, held_neg, train, test in person_folds(tf, people, neg_files, cfg.negative_label):
+        fold_base = train_base(train, C.replace(base_config(), seed=k))
+        with_base = C.replace(cfg, init_from=str(_as_start(fold_base, cfg, k)))
+        curve = shot_curve(task, with_base, fold_base, test, tf_shots, args.draws)
+        for n in tf_shots:
+            by_n[n].append(curve[n][0])
+        line = f"  {person} (base without them and {Path(held_neg).name}):\n{curve_text(curve)}"
+        if k < len(neg_files):
+            hits, minutes = stream_false_detections(task, cfg, fold_base, Path(held_neg))
+            fp_hits, fp_minutes = fp_hits + hits, fp_minutes + minutes
+            line += f"\n    {Path(held_neg).name} streamed by the base: {hits} false detections in {minutes:.1f} min"
+        print(line, flush=True)
+    for n in tf_shots:
+        print(f"TF people, {n} per class: mean {np.mean(by_n[n]):.3f}, worst {min(by_n[n]):.3f}")
+    print(f"TF negative recordings streamed by bases that never saw them: {fp_hits / fp_minutes:.2f} false "
+          f"detections per minute ({fp_hits} in {fp_minutes:.1f} min)", flush=True)
+
+    nv_dir = DATA / "magic_wand"
+    if nv_dir.is_dir():
+        nv_cfg = C.replace(cfg, data_format={**C.to_dict(cfg.data_format), "rate_hz": 100.0})
+        nv = task.load(nv_dir, nv_cfg)
+        curve = shot_curve(task, nv_cfg, shipped, nv, SHOTS, args.draws,
+                           negative_stream([s for s in nv if s.label == cfg.negative_label]))
+        print(f"Nuvoton board ({len(nv)} recordings, 100 Hz declared), the shipped base:\n{curve_text(curve)}",
+              flush=True)
+
+    imu_dir = DATA / "imu_capture_csv"
+    if imu_dir.is_dir():
+        six = C.replace(cfg, negative_label="", features={**C.to_dict(cfg.features), "axes": 6},
+                        data_format={**C.to_dict(cfg.data_format), "units": "g", "axes": 6})
+        everyone = task.load_for_scoring([imu_dir], C.replace(six, labels=_imu_labels(imu_dir)))
+        for person in sorted({s.person for s in everyone}):
+            mine = [s for s in everyone if s.person == person]
+            labels = tuple(sorted({s.label for s in mine}))
+            if len(labels) < 2:
+                print(f"IMU capture, {person}: only {labels[0]} ({len(mine)}), nothing to tell it from; skipped")
+                continue
+            curve = shot_curve(task, C.replace(six, labels=labels), None, mine, SHOTS[1:], args.draws)
+            print(f"IMU capture, {person}, {', '.join(labels)} ({len(mine)} gestures, 6 axes, from the base's "
+                  f"accelerometer weights):\n{curve_text(curve)}", flush=True)
+    print(f"total {time.time() - start:.0f} s")
+
+
+def _imu_labels(root: Path) -> tuple[str, ...]:
+    return tuple(sorted({p.stem for p in root.rglob("*.csv")}))
+
+
+def _as_start(model: bytes, cfg, k: int) -> Path:
+    """A fold's base written as a run folder (model.tflite and config.json), as --init-from takes it."""
+    import json
+    import tempfile
+
+    from tinyml import config as C
+
+    folder = Path(tempfile.mkdtemp(prefix=f"wand-fold{k}-"))
+    (folder / "model.tflite").write_bytes(model)
+    (folder / "config.json").write_text(json.dumps({"labels": list(cfg.labels), "features": C.to_dict(cfg.features)}))
+    return folder / "model.tflite"
 
 
 if __name__ == "__main__":

@@ -72,12 +72,14 @@ def quantize(model, representative: np.ndarray, max_samples: int = 500) -> bytes
             yield [x[None, ...]]
 
     converter.representative_dataset = samples
-    from tinyml.tflm import captured_native_output
+    from tinyml.tflm import captured_native_output, trust
 
     try:
         # the converter prints pages of MLIR/progress noise on fd 1 and 2
         with captured_native_output():
-            return bytes(converter.convert())
+            out = bytes(converter.convert())
+        trust(out)
+        return out
     except Exception as exc:  # the converter raises many types; the first line says what failed
         raise TinyMLError(f"int8 conversion failed: {str(exc).splitlines()[0][:300]}") from None
 

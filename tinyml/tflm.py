@@ -102,6 +102,15 @@ def _in_child(work) -> int:
     return os.waitpid(pid, 0)[1]
 
 
+def trust(model: bytes) -> None:
+    """Skip the forked load check for bytes this process's own converter just wrote: they are not
+    untrusted input, and a child forked from a process whose TensorFlow threads are running (right
+    after training) can crash on its own, which would read as a damaged model."""
+    import hashlib
+
+    _SAFE.add(hashlib.sha256(model).hexdigest())
+
+
 def require_loads_safely(model: bytes) -> None:
     """Ask a forked child to load and invoke the model in TFLM and LiteRT first: a damaged file that
     crashes native code then costs the child, and the user gets one line instead of a core dump."""

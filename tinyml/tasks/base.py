@@ -148,6 +148,15 @@ class Task(abc.ABC):
 
         return split_indices(samples, cfg.val_fraction, cfg.seed)
 
+    def cross_validation_folds(self, samples, cfg) -> int:
+        """k > 0: too few recordings for a held-out part, so validate by k-fold cross-validation over all
+        of them and train the model on them all; 0 (the default): one held-out part (`split`)."""
+        return 0
+
+    def generated_validation(self, cfg) -> list:
+        """Generated recordings added to cross-validation's scoring (never trained on): none by default."""
+        return []
+
     def extra_training(self, cfg) -> list:
         """Recordings added to every training split (never to validation); none by default."""
         return []

@@ -276,7 +276,7 @@ def test_init_from_rebuilds_the_published_model(published, reference_images):
 
 @pytest.mark.slow
 def test_init_from_prunes_to_the_strongest_channels(published):
-    from tinyml.tasks.person_detection.modelimport import import_layers
+    from tinyml.modelimport import import_layers
     from tinyml.tasks.person_detection.task import seed_weights
 
     _, layers = import_layers(published.read_bytes())

@@ -77,18 +77,10 @@ BASE_FILE = "base/person_base.tflite"
 def init_model_bytes(init_from: str) -> bytes:
     """The model training starts from: 'base' is the person model shipped with tinyml (trained on real
     photos by `python benchmarks/build_person_base.py`); anything else is a .tflite path."""
-    from tinyml.modelinfo import load_model_bytes
+    from tinyml.modelimport import init_model_bytes as shipped_or_file
 
-    if init_from != BASE:
-        return load_model_bytes(init_from)
-    from importlib.resources import files
-
-    resource = files("tinyml.tasks.person_detection").joinpath(BASE_FILE)
-    try:
-        return resource.read_bytes()
-    except OSError:
-        raise TinyMLError("the person model shipped with tinyml is missing from this install; rebuild it with "
-                          "`python benchmarks/build_person_base.py` or pass --init-from a .tflite") from None
+    return shipped_or_file(init_from, "tinyml.tasks.person_detection", BASE_FILE,
+                           "python benchmarks/build_person_base.py")
 
 
 def layer_widths(cfg: PersonDetectionConfig) -> list[int]:
@@ -176,7 +168,7 @@ class PersonDetectionTask(Task):
                                   "to your classes")
 
     def _import(self, cfg: PersonDetectionConfig):
-        from tinyml.tasks.person_detection.modelimport import import_layers
+        from tinyml.modelimport import import_layers
 
         shape, layers = import_layers(init_model_bytes(cfg.init_from), cfg.init_from)
         if len(shape) != 3 or shape[-1] != 1:

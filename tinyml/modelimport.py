@@ -62,7 +62,7 @@ def import_layers(data: bytes, source: str = "the model") -> tuple[tuple[int, ..
         for op in sg.operators:
             code = model.operatorCodes[op.opcodeIndex]
             name = _op_name(schema, max(code.builtinCode, code.deprecatedBuiltinCode))
-            if name in ("RESHAPE", "SOFTMAX", "AVERAGE_POOL_2D", "MEAN", "QUANTIZE", "DEQUANTIZE"):
+            if name in ("RESHAPE", "SOFTMAX", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "QUANTIZE", "DEQUANTIZE"):
                 continue
             if name not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
                 raise ModelError(f"{source} has a {name} operator; --init-from takes MobileNet-style "
@@ -98,3 +98,24 @@ def import_layers(data: bytes, source: str = "the model") -> tuple[tuple[int, ..
     except Exception as exc:  # damaged options or buffers
         raise ModelError(f"{source}: cannot read its weights ({type(exc).__name__}: {exc})") from None
     return tuple(info.inputs[0].shape[1:]), layers
+
+
+SHIPPED = "base"
+"""The init_from value that names the model a task ships with tinyml as package data."""
+
+
+def init_model_bytes(init_from: str, package: str, shipped_file: str, rebuild: str) -> bytes:
+    """The .tflite training starts from: 'base' is the model `package` ships as `shipped_file`
+    (`rebuild` is the command that makes it again); anything else is a .tflite path."""
+    from tinyml.errors import TinyMLError
+    from tinyml.modelinfo import load_model_bytes
+
+    if init_from != SHIPPED:
+        return load_model_bytes(init_from)
+    from importlib.resources import files
+
+    try:
+        return files(package).joinpath(shipped_file).read_bytes()
+    except OSError:
+        raise TinyMLError(f"the model shipped with tinyml ({shipped_file}) is missing from this install; rebuild it "
+                          f"with `{rebuild}` or pass --init-from a .tflite") from None
