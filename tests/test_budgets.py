@@ -59,7 +59,7 @@ def _within_budget_and_boards(name, result):
 
 
 def test_oversized_model_fails_the_budget(tmp_path):
-    task, result = build_default("magic_wand", filters=[64, 64, 64], dense_units=256)
+    task, result = build_default("magic_wand", filters=[64, 64, 64], dense_units=256, init_from="")
     flash = len(result.tflite)
     assert flash > budgets()["magic_wand"]["flash_bytes"]
     with pytest.raises(BudgetError) as exc:
