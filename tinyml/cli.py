@@ -339,7 +339,10 @@ def cmd_train(args) -> int:
     print(f"wrote {args.out}/")
     print(f"  float acc {r['float_accuracy']:.3f}, int8 acc {r['int8_accuracy']:.3f} (TFLM), {r['flash_bytes']:,} B "
           f"flash, arena {r['arena_bytes']:,} B")
-    print(f"  kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy), {r['total_seconds']} s")
+    if r.get("validation", "held-out part") == "held-out part":
+        print(f"  kept epoch {r['kept_epoch']} of {r['epochs']} (best validation accuracy), {r['total_seconds']} s")
+    else:  # few recordings: no epoch was chosen on held-out data
+        print(f"  accuracy from {r['validation']}; then {r['epochs']} epochs on all of them, {r['total_seconds']} s")
     return _weak_exit(r["warnings"], args.allow_weak)
 
 
