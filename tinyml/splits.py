@@ -33,7 +33,8 @@ def split_indices(samples, val_fraction: float, seed: int) -> tuple[np.ndarray, 
 
 
 def kfold_indices(samples, k: int, seed: int, by_person: bool) -> list[tuple[np.ndarray, np.ndarray]]:
-    """k folds stratified by label; with by_person, speakers are dealt into k folds (k = 0: one fold per person)."""
+    """k folds stratified by label (no fold is empty when there are k or more samples); with by_person,
+    speakers are dealt into k folds (k = 0: one fold per person)."""
     idx = np.arange(len(samples))
     if by_person and k > 0:
         rng = np.random.default_rng(seed)
@@ -46,9 +47,11 @@ def kfold_indices(samples, k: int, seed: int, by_person: bool) -> list[tuple[np.
                 for p in sorted({s.person for s in samples})]
     rng = np.random.default_rng(seed)
     fold_of = np.zeros(len(samples), dtype=int)
+    dealt = 0  # deal on across classes, so that classes smaller than k still fill every fold
     for label in sorted({s.label for s in samples}):
         members = rng.permutation([i for i in idx if samples[i].label == label])
-        fold_of[members] = np.arange(len(members)) % k
+        fold_of[members] = (dealt + np.arange(len(members))) % k
+        dealt += len(members)
     return [(idx[fold_of != f], idx[fold_of == f]) for f in range(k)]
 
 
