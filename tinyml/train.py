@@ -64,6 +64,15 @@ def _cross_validate(task, cfg, samples, folds: int, progress):
     task's generated validation examples dealt over the folds: (float accuracy, int8 result)."""
     from tinyml.splits import kfold_indices
 
+    from collections import Counter
+
+    single = sorted(label for label, n in Counter(s.label for s in samples).items() if n == 1)
+    if single:
+        import sys
+
+        print(f"tinyml: note: {', '.join(single)} {'has' if len(single) == 1 else 'have'} one recording each: "
+              "cross-validation scores it with a model that never saw that class from you, so its recall says "
+              "little; record 3 or more of each", file=sys.stderr)
     generated = task.generated_validation(cfg)
     extra = task.extra_training(cfg)
     xs, ys, floats, scores = [], [], [], []
