@@ -15,6 +15,10 @@ model with the recognizer threshold its training calibrated on validation clips,
 model with the reference's 200), and the
 front end's throughput, uncached and from the feature cache.
 
+Protocol (issue 30): choose settings on the validation figure (the official validation split of
+speech_commands_train, whose speakers never train); the test clips are scored once per finished
+recipe and say how it does on speakers nobody tuned on.
+
 Usage: python benchmarks/bench_micro_speech.py [--quick]
 """
 
@@ -114,7 +118,9 @@ def main() -> None:
         ev = evaluate_int8(task, result.tflite, x_test, y_test, cfg.labels)
         models[name] = (result.tflite, result.cfg)
         recall = ", ".join(f"{k} {v:.2f}" for k, v in ev["per_class_recall"].items())
-        print(f"{name}: test int8 acc {ev['accuracy']:.3f} ({recall}); validation {result.report['int8_accuracy']:.3f}; "
+        print(f"{name}: validation split (speakers apart from training; the figure to choose on) "
+              f"{result.report['int8_accuracy']:.3f}; test clips (score once per finished recipe) "
+              f"{ev['accuracy']:.3f} ({recall}); "
               f"{len(result.tflite):,} B, arena {result.report['arena_bytes']:,} B; kept epoch "
               f"{result.report['kept_epoch']}/{cfg.epochs}; {len(samples)} clips, {time.time() - t:.0f} s; "
               + board_latency(result.tflite, result.cfg, "kws"), flush=True)
