@@ -57,6 +57,9 @@ def test_wheel_ships_the_templates(tmp_path):
         assert f"tinyml/tasks/{task}/templates/sketch.ino.j2" in names
     for standin in ("Arduino.h", "arduino_core.cpp", "startup.c", "link.ld"):
         assert f"tinyml/device/standins/{standin}" in names
+    for shipped in ("person_detection/base/person_base.tflite", "magic_wand/base/wand_base.tflite",
+                    "magic_wand/base/wand_base.json"):  # the bases training and the demo start from
+        assert f"tinyml/tasks/{shipped}" in names
 
 
 def test_demo_rebuild_commands_give_the_config_each_run_saved(quick_demo):
