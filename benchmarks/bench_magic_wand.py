@@ -271,15 +271,10 @@ def draw_shots(samples, labels, n: int, seed: int):
 def personalize(task, cfg, shots, draw: int) -> bytes:
     """`tinyml train magic_wand --data SHOTS` as a user runs it (the final model; its cross-validation
     is the user's report, not a figure here)."""
-    from tinyml.train import _fit_int8
-
-    return _fit_int8(task, C_replace(cfg, seed=draw), list(shots) + task.extra_training(cfg), [])[2]
-
-
-def C_replace(cfg, **changes):
     from tinyml import config as C
+    from tinyml.train import fit_and_quantize
 
-    return C.replace(cfg, **changes)
+    return fit_and_quantize(task, C.replace(cfg, seed=draw), list(shots) + task.extra_training(cfg), [])[2]
 
 
 def shot_curve(task, cfg, base_model: bytes, samples, shots=SHOTS, draws: int = 3, stream=None):

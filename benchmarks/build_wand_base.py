@@ -37,10 +37,10 @@ def base_config():
 def train_base(samples, cfg) -> bytes:
     """The base's int8 bytes: trained on all the recordings and the generated negatives."""
     from tinyml.tasks import get_task
-    from tinyml.train import _fit_int8
+    from tinyml.train import fit_and_quantize
 
     task = get_task("magic_wand")
-    return _fit_int8(task, cfg, list(samples) + task.extra_training(cfg), [])[2]
+    return fit_and_quantize(task, cfg, list(samples) + task.extra_training(cfg), [])[2]
 
 
 def settings(cfg) -> str:

@@ -191,7 +191,11 @@ def evaluate_int8(task, tflite: bytes, features: np.ndarray, y: np.ndarray, labe
     info = read_model(tflite)
     q = task.int8_inputs(features, info)
     scores = tflm.predict_int8(tflite, q).reshape(len(q), -1)
-    pred = scores.argmax(1)
+    return {**score_predictions(y, scores.argmax(1), labels), "scores": scores}
+
+
+def score_predictions(y: np.ndarray, pred: np.ndarray, labels) -> dict:
+    """Accuracy, sample count, confusion and per-class recall (None for a class with no examples)."""
     cm = confusion(y, pred, len(labels))
     return {
         "accuracy": float(np.mean(pred == y)) if len(y) else 0.0,
@@ -199,7 +203,6 @@ def evaluate_int8(task, tflite: bytes, features: np.ndarray, y: np.ndarray, labe
         "confusion": cm.tolist(),
         "per_class_recall": {label: float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None
                              for i, label in enumerate(labels)},
-        "scores": scores,
     }
 
 

@@ -5,16 +5,19 @@ Writes nothing; `tinyml.run` puts the result on disk.
 
 from __future__ import annotations
 
+import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from tinyml.errors import TinyMLError
 
-from tinyml.fit import evaluate_float, evaluate_int8, fit, progress_callback
+from tinyml.fit import evaluate_float, evaluate_int8, fit, progress_callback, score_predictions
 from tinyml.guards import score_warnings, split_warnings
 from tinyml.run import Run
+from tinyml.splits import kfold_indices
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,10 @@ class TrainResult:
         return Run(task=self.task, config=self.cfg, model=self.tflite, report=self.report, history=self.history)
 
 
-def _fit_int8(task, cfg, train_s, val_s, callbacks=()):
-    """(Keras model, history, int8 .tflite, train examples) for training recordings, validated on
-    val_s (kept-best epoch) when there are any, else trained for all cfg.epochs."""
+def fit_and_quantize(task, cfg, train_s, val_s, callbacks=()):
+    """(Keras model, history, int8 .tflite, train examples) for training recordings (generated ones
+    included by the caller), validated on val_s (kept-best epoch) when there are any, else trained
+    for all cfg.epochs."""
     from tinyml.quantize import quantize
 
     tx, ty = task.examples(train_s, cfg, cfg.augment_copies, cfg.seed)
@@ -61,44 +65,28 @@ def _fit_int8(task, cfg, train_s, val_s, callbacks=()):
 
 def _cross_validate(task, cfg, samples, folds: int, progress):
     """Each recording scored by a model trained without it (k folds stratified by class), plus the
-    task's generated validation examples dealt over the folds: (float accuracy, int8 result)."""
-    from tinyml.splits import kfold_indices
-
-    from collections import Counter
-
+    task's generated validation examples dealt over the folds: (float accuracy, int8 result, the
+    generated examples)."""
     single = sorted(label for label, n in Counter(s.label for s in samples).items() if n == 1)
     if single:
-        import sys
-
         print(f"tinyml: note: {', '.join(single)} {'has' if len(single) == 1 else 'have'} one recording each: "
               "cross-validation scores it with a model that never saw that class from you, so its recall says "
               "little; record 3 or more of each", file=sys.stderr)
     generated = task.generated_validation(cfg)
     extra = task.extra_training(cfg)
-    xs, ys, floats, scores = [], [], [], []
+    ys, float_preds, scores = [], [], []
     for k, (train_idx, val_idx) in enumerate(kfold_indices(samples, folds, cfg.seed, by_person=False)):
         held = [samples[i] for i in val_idx] + generated[k::folds]
         progress(f"cross-validation fold {k + 1}/{folds}: train {len(train_idx)}, score {len(held)}")
-        model, _, tflite, _ = _fit_int8(task, cfg, [samples[i] for i in train_idx] + extra, [])
+        model, _, tflite, _ = fit_and_quantize(task, cfg, [samples[i] for i in train_idx] + extra, [])
         vx, vy = task.examples(held, cfg, 0, cfg.seed)
-        r = evaluate_int8(task, tflite, vx, vy, cfg.labels)
-        xs.append(vx)
         ys.append(vy)
-        scores.append(r["scores"])
+        scores.append(evaluate_int8(task, tflite, vx, vy, cfg.labels)["scores"])
         # a direct call, not model.predict: a new model per fold would retrace predict's tf.function
-        float_pred = np.asarray(model(task.model_inputs(vx), training=False)).argmax(1)
-        floats.append(float(np.sum(float_pred == vy)))
+        float_preds.append(np.asarray(model(task.model_inputs(vx), training=False)).argmax(1))
     y = np.concatenate(ys)
-    pred = np.concatenate(scores).argmax(1)
-    from tinyml.fit import confusion
-
-    cm = confusion(y, pred, len(cfg.labels))
-    return sum(floats) / len(y), {
-        "accuracy": float(np.mean(pred == y)),
-        "confusion": cm.tolist(),
-        "per_class_recall": {label: float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None
-                             for i, label in enumerate(cfg.labels)},
-    }, generated
+    float_acc = float(np.mean(np.concatenate(float_preds) == y))
+    return float_acc, score_predictions(y, np.concatenate(scores).argmax(1), cfg.labels), generated
 
 
 def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) -> TrainResult:
@@ -130,7 +118,7 @@ def train_task(task, cfg, samples, progress=print, show_epochs: bool = False) ->
     else:
         progress(f"train {len(train_s)} ({len(extra)} generated), hold out {len(val_s)}")
     callbacks = [progress_callback(f"[{task.name}]")] if show_epochs else []
-    model, history, tflite, tx = _fit_int8(task, cfg, train_s, [] if folds else val_s, callbacks)
+    model, history, tflite, tx = fit_and_quantize(task, cfg, train_s, [] if folds else val_s, callbacks)
     fit_seconds = time.time() - start
     if folds:
         calibration = {}  # post-processing tuned on held-out data needs a held-out part: such tasks never cross-validate
