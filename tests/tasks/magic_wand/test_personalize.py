@@ -106,3 +106,20 @@ def test_shipped_base_on_another_persons_board(shared_data):
     r = evaluate_int8(TASK, init_model("base").model, x, y, cfg.labels)
     recall = r["per_class_recall"]  # measured: 0.594 overall; wing 0.87, ring 0.00, slope 0.53, negative 0.97
     assert r["accuracy"] > 0.55 and recall["wing"] > 0.8 and recall["negative"] > 0.9, r["accuracy"]
+
+
+def test_an_earlier_run_is_a_start_and_a_bare_tflite_is_refused_in_one_line(tmp_path):
+    from tinyml.errors import TinyMLError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.tflite").write_bytes(init_model("base").model)
+    cfg = MagicWandConfig(labels=("ring", "punch", "negative"))
+    (run / "config.json").write_text(json.dumps(config.to_dict(cfg)))
+    start = init_model(str(run / "model.tflite"))
+    assert start.labels == ("ring", "punch", "negative") and start.features["window"] == 64
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes(init_model("base").model)
+    with pytest.raises(TinyMLError, match="no readable .*config.json") as err:
+        init_model(str(bare))
+    assert "\n" not in str(err.value)
