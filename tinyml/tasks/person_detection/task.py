@@ -70,7 +70,7 @@ class PersonDetectionConfig:
     """Seed for splits, augmentation and weights."""
 
 
-BASE = "base"
+from tinyml.modelimport import SHIPPED as BASE  # noqa: E402  (the one name for a shipped model)
 BASE_FILE = "base/person_base.tflite"
 
 
