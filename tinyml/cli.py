@@ -598,7 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config field, e.g. --set epochs=10 --set data_format.rate_hz=100")
     s.add_argument("--synthetic", type=int, default=100, help="synthetic examples per class without --data")
-    s.add_argument("--init-from", help="start from a published int8 .tflite's weights (person_detection)")
+    s.add_argument("--init-from", help="start from this int8 .tflite's weights instead of the task's shipped base: an earlier run's "
+                        "model.tflite, or the published person_detect.tflite (--set init_from= starts from random weights)")
     s.add_argument("--allow-weak", action="store_true",
                    help="exit 0 even when the model is no better than guessing, misses a class, or the split "
                         "leaves a class without examples")

@@ -119,3 +119,38 @@ def init_model_bytes(init_from: str, package: str, shipped_file: str, rebuild: s
     except OSError:
         raise TinyMLError(f"the model shipped with tinyml ({shipped_file}) is missing from this install; rebuild it "
                           f"with `{rebuild}` or pass --init-from a .tflite") from None
+
+
+def start_settings(init_from: str, package: str, shipped_settings_file: str, task: str) -> dict:
+    """The settings the model training starts from was trained with: for the shipped base, the JSON
+    written beside it by its build script; for a .tflite a run wrote, that run's config.json."""
+    import json
+    from pathlib import Path
+
+    from tinyml.errors import TinyMLError
+
+    if init_from == SHIPPED:
+        from importlib.resources import files
+
+        return json.loads(files(package).joinpath(shipped_settings_file).read_text())
+    beside = Path(init_from).parent / "config.json"
+    try:
+        settings = json.loads(beside.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        settings = None
+    if not isinstance(settings, dict):
+        raise TinyMLError(f"--init-from {init_from}: no readable {beside} with its labels; pass the model.tflite "
+                          f"of a {task} training run folder")
+    return settings
+
+
+def output_by_label(kernel: np.ndarray, bias: np.ndarray, start: ImportedLayer, labels, start_labels) -> list:
+    """A new output layer's [kernel, bias]: a class the start model knows takes its row there, a new
+    class keeps its fresh initial weights (so a user's own labels can follow a base's)."""
+    kernel, bias = kernel.copy(), bias.copy()
+    start_labels = list(start_labels)
+    for j, label in enumerate(labels):
+        if label in start_labels:
+            kernel[:, j] = start.kernel[:, start_labels.index(label)]
+            bias[j] = start.bias[start_labels.index(label)]
+    return [kernel, bias]

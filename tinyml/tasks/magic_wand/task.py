@@ -109,22 +109,10 @@ class InitModel:
 
 def init_model(init_from: str) -> InitModel:
     """'base' (shipped with tinyml), or a .tflite this task trained, with the run's config.json beside it."""
-    import json
-
-    from tinyml.modelimport import SHIPPED, init_model_bytes
+    from tinyml.modelimport import init_model_bytes, start_settings
 
     model = init_model_bytes(init_from, "tinyml.tasks.magic_wand", BASE_FILE, REBUILD)
-    if init_from == SHIPPED:
-        from importlib.resources import files
-
-        settings = json.loads(files("tinyml.tasks.magic_wand").joinpath(BASE_SETTINGS_FILE).read_text())
-    else:
-        beside = Path(init_from).parent / "config.json"
-        try:
-            settings = json.loads(beside.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise TinyMLError(f"--init-from {init_from}: no readable {beside} with its labels; pass the model.tflite "
-                              "of a magic_wand training run folder") from None
+    settings = start_settings(init_from, "tinyml.tasks.magic_wand", BASE_SETTINGS_FILE, "magic_wand")
     try:
         return InitModel(model, tuple(settings["labels"]), dict(settings["features"]))
     except (KeyError, TypeError):
@@ -139,7 +127,7 @@ def seed_weights(cfg, keras_weights: list[list[np.ndarray]], start: InitModel) -
     its fresh initial weights. A 6-axis model takes the accelerometer weights of a 3-axis start and
     starts its gyroscope weights at zero, so it begins as the start and learns the gyroscope from
     the recordings."""
-    from tinyml.modelimport import import_layers
+    from tinyml.modelimport import import_layers, output_by_label
 
     _, layers = import_layers(start.model, cfg.init_from)
     f = cfg.features
@@ -162,12 +150,7 @@ def seed_weights(cfg, keras_weights: list[list[np.ndarray]], start: InitModel) -
             seeded[:, :, : layer.kernel.shape[2], :] = layer.kernel
             out.append([seeded, layer.bias])
         elif i == len(layers) - 1:
-            kernel, bias = kernel.copy(), bias.copy()
-            for j, label in enumerate(cfg.labels):
-                if label in start.labels:
-                    kernel[:, j] = layer.kernel[:, start.labels.index(label)]
-                    bias[j] = layer.bias[start.labels.index(label)]
-            out.append([kernel, bias])
+            out.append(output_by_label(kernel, bias, layer, cfg.labels, start.labels))
         else:
             out.append([layer.kernel, layer.bias])
     return out
