@@ -87,9 +87,8 @@ class MicroSpeechConfig:
     mixup: float = 0.5
     """Mixup: each training example is blended with another of its batch, features and targets by
     the same share from Beta(mixup, mixup), its own part kept the larger; 0 = off. Measured on the
-    real test clips (README): ds_cnn trained on real clips 0.897 -> 0.908 over three seeds, and with
-    20 channels it carries a model trained on generated voices further (synthetic config); with
-    tiny_conv it did worse (0.807 -> 0.794), so set mixup=0 there."""
+    real test clips (docs/micro_speech.md): ds_cnn trained on real clips 0.897 -> 0.908 over three
+    seeds; with tiny_conv it did worse (0.807 -> 0.794), so set mixup=0 there."""
     filters: int = 8
     """tiny_conv: filters of its one convolution (8 is the reference's; 10 still fits 18,800 B)."""
     ds_width: int = 16
