@@ -53,7 +53,7 @@ def test_cli_lists_config_and_refuses_bad_values_before_loading(tmp_path):
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80
     assert "augment_copies = 2  (integer)" in proc.stdout  # the default; training without --data differs:
     assert "without --data, training on the synthetic data starts from: epochs=5" in proc.stdout
-    assert "augment_copies=4" in proc.stdout.split("without --data")[1]
+    assert "augment_copies=4" in proc.stdout.split("synthetic data starts from:")[1]
     proc = run_cli("train", "magic_wand", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "r"),
                    "--set", "epochs=abc")
     assert proc.returncode == 2 and proc.stderr.strip() == "tinyml: error: --set epochs=abc: expected integer"
