@@ -58,7 +58,8 @@ def test_wheel_ships_the_templates(tmp_path):
     for standin in ("Arduino.h", "arduino_core.cpp", "startup.c", "link.ld"):
         assert f"tinyml/device/standins/{standin}" in names
     for shipped in ("person_detection/base/person_base.tflite", "magic_wand/base/wand_base.tflite",
-                    "magic_wand/base/wand_base.json"):  # the bases training and the demo start from
+                    "magic_wand/base/wand_base.json", "micro_speech/base/speech_base.tflite",
+                    "micro_speech/base/speech_base.json"):  # the bases training and the demo start from
         assert f"tinyml/tasks/{shipped}" in names
 
 
