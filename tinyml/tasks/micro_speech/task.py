@@ -131,7 +131,7 @@ def seed_weights(cfg: MicroSpeechConfig, keras_weights: list[list[np.ndarray]]) 
 
     model = init_model_bytes(cfg.init_from, "tinyml.tasks.micro_speech", BASE_FILE, REBUILD)
     settings = start_settings(cfg.init_from, "tinyml.tasks.micro_speech", BASE_SETTINGS_FILE, "micro_speech")
-    ours = {"frontend": C.to_dict(cfg.frontend), **{k: C.to_dict(cfg)[k] for k in ARCHITECTURE}}
+    ours = {k: v for k, v in C.to_dict(cfg).items() if k in ("frontend", *ARCHITECTURE)}
     theirs = {k: settings.get(k) for k in ours}
     _, layers = import_layers(model, cfg.init_from)
     shapes_ok = len(layers) == len(keras_weights) and all(
