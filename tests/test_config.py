@@ -39,6 +39,12 @@ def test_bad_values_get_one_line_naming_key_value_and_type(item, message):
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_learning_rate_schedule_is_one_of_the_named():
+    assert apply_sets(MicroSpeechConfig(), ["lr_schedule=cosine"]).lr_schedule == "cosine"
+    with pytest.raises(TinyMLError, match="lr_schedule=linear: must be one of constant, cosine"):
+        apply_sets(MicroSpeechConfig(), ["lr_schedule=linear"])
+
+
 def test_every_setting_is_described():
     rows = describe(MagicWandConfig())
     keys = [r[0] for r in rows]

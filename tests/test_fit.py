@@ -106,3 +106,11 @@ def test_mixup_needs_scores_per_class_and_is_the_same_in_any_batch_order():
     assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(first, second))
     plain = [b for b in fitmod.to_tf_dataset(x, y, 4, 0, True).take(3)]
     assert not all(np.array_equal(a[1], b[1]) for a, b in zip(first, plain))
+
+
+def test_cosine_schedule_falls_from_the_learning_rate_to_zero_over_all_steps():
+    cfg = replace(get_task("micro_speech").default_config(), epochs=4, batch_size=10, learning_rate=0.002)
+    assert fitmod.learning_rate(cfg, 95) == 0.002  # constant: the configured rate throughout
+    cosine = fitmod.learning_rate(replace(cfg, lr_schedule="cosine"), 95)  # 10 batches per epoch, 40 steps
+    rates = [float(cosine(step)) for step in (0, 20, 40)]
+    assert np.allclose(rates, [0.002, 0.001, 0.0], atol=1e-7)

@@ -188,6 +188,10 @@ _RANGES = [
 ]
 
 
+LR_SCHEDULES = ("constant", "cosine")
+"""Values of a task's lr_schedule field (tinyml.fit.learning_rate)."""
+
+
 def check_ranges(cfg, prefix: str = "") -> None:
     """One-line error for a numeric setting outside its range (epochs ≥ 1, rates > 0, thresholds in [0, 1] ...)."""
     for f in dataclasses.fields(cfg):
@@ -196,6 +200,8 @@ def check_ranges(cfg, prefix: str = "") -> None:
         if dataclasses.is_dataclass(value):
             check_ranges(value, key + ".")
             continue
+        if f.name == "lr_schedule" and value not in LR_SCHEDULES:
+            raise TinyMLError(f"--set {key}={_shown(str(value))}: must be one of {', '.join(LR_SCHEDULES)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         for applies, ok, what in _RANGES:

@@ -135,7 +135,8 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, c
     with strategy.scope():
         model = task.build_model(cfg)
         loss = "categorical_crossentropy" if np.ndim(train_y) == 2 else "sparse_categorical_crossentropy"
-        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=["accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate(cfg, len(train_x))), loss=loss,
+                      metrics=["accuracy"])
     train_ds = to_tf_dataset(train_x, train_y, cfg.batch_size, cfg.seed, True, task.model_inputs, mixup)
     val_ds = (to_tf_dataset(val_x, val_y, 256, cfg.seed, False, task.model_inputs)
               if val_x is not None and len(val_x) else None)
@@ -146,6 +147,23 @@ def fit(task, cfg, train_x, train_y, val_x=None, val_y=None, verbose: int = 0, c
     out["kept_epoch"] = best.restore() if best else len(out.get("loss", []))
     out["devices"] = int(strategy.num_replicas_in_sync)
     return model, out
+
+
+def learning_rate(cfg, examples: int):
+    """Adam's learning rate for a config: cfg.learning_rate throughout, or with `lr_schedule='cosine'`
+    (a field of the tasks that offer it) falling from it to zero along a half cosine over all of
+    training's steps, so the last epochs settle with small steps."""
+    import math
+
+    import keras
+
+    schedule = getattr(cfg, "lr_schedule", "constant")
+    if schedule == "constant":
+        return cfg.learning_rate
+    if schedule != "cosine":
+        raise ValueError(f"lr_schedule {schedule!r}: not a schedule")
+    steps = max(1, cfg.epochs * math.ceil(examples / cfg.batch_size))
+    return keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps)
 
 
 def _keep_best_callback():

@@ -217,6 +217,23 @@ def test_frequency_warp_moves_energy_along_the_channels():
         TASK.check_config(MicroSpeechConfig(freq_warp=1.5))
 
 
+def test_speed_change_moves_pitch_and_keeps_the_clip_length():
+    from tinyml.tasks.micro_speech.data import change_speed
+
+    def pitch(audio):
+        return int(np.argmax(np.abs(np.fft.rfft(audio.astype(np.float64)))))  # Hz: one second at 16 kHz
+
+    assert np.array_equal(change_speed(TONE, 1.0), TONE)
+    for factor in (0.9, 1.1):
+        faster = change_speed(TONE, factor)
+        assert faster.dtype == np.int16 and len(faster) == len(TONE)
+        assert pitch(faster) == round(440 * factor)
+    fast = change_speed(TONE, 1.1)  # shorter: centred, silence either side
+    assert fast[0] == fast[-1] == 0 and np.count_nonzero(fast) > 14000
+    with pytest.raises(TinyMLError, match="speed"):
+        TASK.check_config(MicroSpeechConfig(speed=0.6))
+
+
 def test_mixup_is_range_checked_and_reaches_training_as_scores_per_class():
     with pytest.raises(TinyMLError, match="mixup"):
         TASK.check_config(MicroSpeechConfig(mixup=-0.5))

@@ -297,6 +297,21 @@ def augment_clip(audio: np.ndarray, noise: list[np.ndarray], rng: np.random.Gene
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
+def change_speed(audio: np.ndarray, factor: float) -> np.ndarray:
+    """The clip played `factor` times as fast (tempo and pitch together, as a tape runs faster),
+    resampled by linear interpolation and centred in the clip's own length: a faster copy gets
+    silence around it, a slower one loses as much of its edges, where the word rarely is."""
+    n = len(audio)
+    m = max(1, int(round(n / factor)))
+    played = np.interp(np.arange(m) * factor, np.arange(n), audio.astype(np.float64))
+    out = np.zeros(n, dtype=np.float64)
+    if m >= n:
+        out[:] = played[(m - n) // 2:(m - n) // 2 + n]
+    else:
+        out[(n - m) // 2:(n - m) // 2 + m] = played
+    return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
 def build_stream(clips: list[SpeechClip], noise: list[np.ndarray], seconds: float, words: tuple[str, ...],
                  seed: int = 0, sample_rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, int]]]:
     """A long recording: clips every 2–4 s over background noise; ground truth (word, start ms) for words."""

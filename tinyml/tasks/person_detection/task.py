@@ -63,6 +63,10 @@ class PersonDetectionConfig:
     """Mini-batch size."""
     learning_rate: float = 0.0003
     """Adam learning rate (fine-tuning; about 0.005 trains from random weights)."""
+    lr_schedule: str = "constant"
+    """'constant' (learning_rate throughout) or 'cosine' (from learning_rate down to zero along a half
+    cosine over all of training; on person_photos' val part 0.893 at 6 epochs, 0.899 at 10, against
+    0.899 constant)."""
     augment_copies: int = 1
     """Augmented copies per training image (crop, flip, rotation, brightness, contrast)."""
     val_fraction: float = 0.2
