@@ -183,6 +183,10 @@ def test_features_in_worker_processes_are_the_same_bytes(tmp_path, monkeypatch):
     clips = [c for c in samples if c.label != NOISE_LABEL]
     assert len(one) == 3 * len(clips) and list(y1[:3]) == [y1[0]] * 3
     assert not np.array_equal(one[0], one[1])  # an augmented copy differs from its clip
+    from dataclasses import replace
+
+    sped, _ = TASK.examples(samples, replace(cfg, speed=0.1), 2, 3)  # speed reaches the copies, not the clips
+    assert np.array_equal(sped[::3], one[::3]) and not np.array_equal(sped[1::3], one[1::3])
 
 
 def test_a_test_set_is_scored_whole(tmp_path):

@@ -208,7 +208,7 @@ class FeatureJob:
     """Widest SpecAugment band."""
     freq_warp: float
     """Largest relative stretch of the channel axis per copy."""
-    speed: float = 0.0
+    speed: float
     """Largest relative change of playback speed per copy (0 = off)."""
 
     def run(self, start: int, chunk: list) -> np.ndarray:
