@@ -2,8 +2,8 @@
 
     python benchmarks/build_speech_base.py [--data ../shared/data]
 
-Trains the micro_speech recipe (ds_cnn, yes/no, noise mixing, SpecAugment, mixup; the default
-without its frequency warp) from random weights on the Speech Commands training clips in
+Trains the micro_speech recipe (ds_cnn, yes/no, noise mixing, SpecAugment, frequency warp,
+mixup) from random weights on the Speech Commands training clips in
 DATA/speech_commands_train (CC BY 4.0, about 1,500 speakers) with the background noise of
 DATA/speech_commands/_background_noise_, keeping the epoch that scores best on the official
 validation split (speakers that never train). Writes the int8 model and, beside it, speech_base.json
@@ -30,9 +30,7 @@ TRAINED_ON = ("Speech Commands v0.02 (Warden 2018, CC BY 4.0): the training spli
 def base_config():
     from tinyml.tasks.micro_speech.task import MicroSpeechConfig
 
-    # the recipe as it was when the base was built (session 14): the default's frequency warp came later
-    # and a base built with it measured no better (docs/micro_speech.md), so these bytes stay
-    return MicroSpeechConfig(init_from="", freq_warp=0.0)
+    return MicroSpeechConfig(init_from="")
 
 
 def roots(data: Path) -> list[Path]:

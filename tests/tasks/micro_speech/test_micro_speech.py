@@ -239,20 +239,24 @@ def test_training_split_follows_lists_or_speaker_hash(tmp_path):
 
 
 def test_recognizer_threshold_is_calibrated_on_validation(quick_demo):
-    """The saved threshold is the candidate with the most hits minus FALSE_ACCEPT_COST x false accepts
-    on a stream of validation clips; the run records what it measured, and export uses it."""
+    """The saved threshold and averaging window are the pair with the most hits minus
+    FALSE_ACCEPT_COST x false accepts on a stream of validation clips; the run records what it
+    measured, and export uses it."""
     from tinyml.run import read_run
-    from tinyml.tasks.micro_speech.task import (CALIBRATION_THRESHOLDS, FALSE_ACCEPT_COST,
+    from tinyml.tasks.micro_speech.task import (CALIBRATION_THRESHOLDS, CALIBRATION_WINDOWS, FALSE_ACCEPT_COST,
                                                 calibrate_threshold)
 
     run = read_run(quick_demo / "runs" / "micro_speech")
     cal = run.report["calibration"]
     assert cal["threshold"] == run.config.recognizer.detection_threshold
+    assert cal["average_window_ms"] == run.config.recognizer.average_window_ms
     assert cal["threshold"] in CALIBRATION_THRESHOLDS and cal["configured_threshold"] == 200
+    assert cal["average_window_ms"] in CALIBRATION_WINDOWS and cal["configured_average_window_ms"] == 1000
     assert cal["hits"] - FALSE_ACCEPT_COST * cal["false_accepts"] >= \
         cal["configured_hits"] - FALSE_ACCEPT_COST * cal["configured_false_accepts"]
     header = (quick_demo / "arduino" / "micro_speech" / "command_recognizer.h").read_text()
     assert f"#define RECOGNIZER_DETECTION_THRESHOLD {cal['threshold']}\n" in header
+    assert f"#define RECOGNIZER_AVERAGE_WINDOW_MS {cal['average_window_ms']}\n" in header
     # the same clips give the same answer; turned off, the configured value stays
     clips = TASK.synthetic(run.config, 6, seed=3)
     tuned, info = calibrate_threshold(run.model, clips, run.config)

@@ -53,7 +53,7 @@ def test_seeding_keeps_the_base_and_matches_words_by_label():
             assert np.array_equal(out_kernel[:, j], fresh[-1][0][:, j]) and out_bias[j] == fresh[-1][1][j]
 
 
-@pytest.mark.parametrize("sets", [["ds_width=20"], ["model=tiny_conv"], ["frontend.channels=32"]])
+@pytest.mark.parametrize("sets", [["ds_width=16"], ["model=tiny_conv"], ["frontend.channels=32"]])
 def test_a_start_with_other_layers_or_features_is_refused_in_one_line(sets):
     cfg = config.apply_sets(MicroSpeechConfig(), sets)
     with pytest.raises(TinyMLError, match="other layers or features") as err:
