@@ -128,7 +128,7 @@ def main() -> None:
         models["shipped base"] = (shipped, shipped_cfg)
     print(f"shipped base (the default recipe from random weights; {REBUILD}): validation split "
           f"{shipped_settings['validation_accuracy']:.3f}; test clips {ev['accuracy']:.3f} "
-          f"({', '.join(f'{k} {v:.2f}' for k, v in ev['per_class_recall'].items())}); {len(shipped):,} B", flush=True)
+          f"({', '.join(f'{k} {v:.3f}' for k, v in ev['per_class_recall'].items())}); {len(shipped):,} B", flush=True)
     for name, sets in ({} if args.synthetic_only else recipes).items():
         cfg = apply_sets(base, sets + quick)
         t = time.time()
@@ -136,7 +136,7 @@ def main() -> None:
         result = train_task(task, cfg, samples, progress=lambda *_: None)
         ev = evaluate_int8(task, result.tflite, x_test, y_test, cfg.labels)
         models[name] = (result.tflite, result.cfg)
-        recall = ", ".join(f"{k} {v:.2f}" for k, v in ev["per_class_recall"].items())
+        recall = ", ".join(f"{k} {v:.3f}" for k, v in ev["per_class_recall"].items())
         print(f"{name}: validation split (speakers apart from training; the figure to choose on) "
               f"{result.report['int8_accuracy']:.3f}; test clips (score once per finished recipe) "
               f"{ev['accuracy']:.3f} ({recall}); "
@@ -149,7 +149,7 @@ def main() -> None:
     if not args.synthetic_only:
         models["published model"] = (ref_bytes, base)
     print(f"published model ({len(ref_bytes):,} B, arena {tflm.measure_arena(ref_bytes):,} B): test int8 acc "
-          f"{ev['accuracy']:.3f} ({', '.join(f'{k} {v:.2f}' for k, v in ev['per_class_recall'].items())})")
+          f"{ev['accuracy']:.3f} ({', '.join(f'{k} {v:.3f}' for k, v in ev['per_class_recall'].items())})")
 
     # what `tinyml train micro_speech` without --data and `tinyml demo` train: the synthetic config;
     # the figure moves with the seed (the random voices, words and augmentation), so several are run
@@ -166,7 +166,7 @@ def main() -> None:
         val_acc = evaluate_int8(task, result.tflite, x_val, y_val, cfg.labels)["accuracy"]
         print(f"the demo's model (synthetic config from the base), seed {seed} ({len(synth)} clips, {flite} words by "
               f"Flite): validation split {val_acc:.3f}; test clips {ev['accuracy']:.3f} "
-              f"({', '.join(f'{k} {v:.2f}' for k, v in ev['per_class_recall'].items())})", flush=True)
+              f"({', '.join(f'{k} {v:.3f}' for k, v in ev['per_class_recall'].items())})", flush=True)
     print(f"the demo's model over seeds 0-{args.synthetic_seeds - 1}: mean test int8 acc "
           f"{np.mean(accs):.3f} (lowest {min(accs):.3f}, highest {max(accs):.3f})")
 
