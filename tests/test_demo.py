@@ -78,8 +78,9 @@ def test_demo_rebuild_commands_give_the_config_each_run_saved(quick_demo):
         rebuilt = config.apply_sets(get_task(row["task"]).synthetic_config(), sets)
         saved = json.loads((quick_demo / "runs" / row["task"] / "config.json").read_text())
         wanted = json.loads(json.dumps(config.to_dict(rebuilt)))
-        if saved.get("recognizer", {}).get("calibrate"):  # training writes the threshold it calibrated
-            wanted["recognizer"]["detection_threshold"] = saved["recognizer"]["detection_threshold"]
+        if saved.get("recognizer", {}).get("calibrate"):  # training writes the threshold and window it calibrated
+            for key in ("detection_threshold", "average_window_ms"):
+                wanted["recognizer"][key] = saved["recognizer"][key]
         assert wanted == saved
 
 
