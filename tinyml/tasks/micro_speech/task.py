@@ -681,6 +681,7 @@ CALIBRATION_WINDOWS = (300, 500, 700, 1000)
 inferences; a long one smooths out single wrong ones. Which is better depends on the model: on a
 30-min stream of the validation speakers, 300 ms found 3-6 % more words than 1000 ms at the same
 false accepts for both the 16- and 20-channel ds_cnn (docs/micro_speech.md)."""
+CALIBRATED_FIELDS = ("detection_threshold", "average_window_ms")  # what calibration writes into cfg.recognizer
 CALIBRATION_SECONDS = 1800  # the longest calibration stream: false accepts are rare, so they need time to show
 FALSE_ACCEPT_COST = 5  # a false accept is as bad as missing five words: a device that fires at random is unusable
 
