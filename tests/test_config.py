@@ -45,6 +45,20 @@ def test_a_learning_rate_schedule_is_one_of_the_named():
         apply_sets(MicroSpeechConfig(), ["lr_schedule=linear"])
 
 
+@pytest.mark.parametrize("item, message", [
+    ("augment_min_crop=0", "greater than 0 and at most 1"),
+    ("augment_min_crop=1.2", "greater than 0 and at most 1"),
+    ("augment_blur=-1", "0 or more"),
+    ("augment_noise=-0.5", "0 or more"),
+])
+def test_camera_augmentation_settings_are_range_checked(item, message):
+    from tinyml.tasks.person_detection.task import PersonDetectionConfig
+
+    assert apply_sets(PersonDetectionConfig(), ["augment_min_crop=1", "augment_blur=1.5"]).augment_blur == 1.5
+    with pytest.raises(TinyMLError, match=message):
+        apply_sets(PersonDetectionConfig(), [item])
+
+
 def test_every_setting_is_described():
     rows = describe(MagicWandConfig())
     keys = [r[0] for r in rows]

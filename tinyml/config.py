@@ -179,10 +179,12 @@ def _field_types(cls) -> dict:
 _RANGES = [
     (lambda k: k in ("epochs", "batch_size", "window", "stride", "min_consecutive", "minimum_count", "slices",
                      "channels", "image_size"), lambda v: v >= 1, "at least 1"),
-    (lambda k: k in ("augment_copies", "augment_tilt", "synthetic_negatives", "seed") or k.endswith("_ms"),
+    (lambda k: k in ("augment_copies", "augment_tilt", "augment_blur", "augment_noise", "synthetic_negatives", "seed")
+     or k.endswith("_ms"),
      lambda v: v >= 0, "0 or more"),
     (lambda k: k in ("learning_rate", "rate_hz") or k.endswith("_scale"), lambda v: v > 0, "greater than 0"),
     (lambda k: k == "val_fraction", lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
+    (lambda k: k == "augment_min_crop", lambda v: 0 < v <= 1, "greater than 0 and at most 1"),
     (lambda k: k in ("threshold", "augment_carry", "augment_mirror"), lambda v: 0 <= v <= 1, "between 0 and 1"),
     (lambda k: k.endswith("_ratio"), lambda v: v >= 0, "0 or more"),
 ]

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,35 @@ def test_augmentation_keeps_shape_and_changes_pixels():
     assert all(c.shape == img.shape and c.dtype == np.uint8 for c in copies)
     assert all(np.mean(np.abs(c.astype(int) - img)) > 1 for c in copies)
 
+
+def test_camera_blur_and_noise_are_off_by_default_and_soften_when_on():
+    from tinyml.tasks.person_detection.data import augment_image
+
+    # a checkerboard: blur shows as lost edge contrast, noise as pixels off the two levels
+    img = np.kron((np.indices((12, 12)).sum(0) % 2) * 200 + 20, np.ones((8, 8))).astype(np.uint8)
+    plain = augment_image(img, np.random.default_rng(5), min_crop=1.0, max_rotation_deg=0)
+    off = augment_image(img, np.random.default_rng(5), min_crop=1.0, max_rotation_deg=0, blur=0.0, noise=0.0)
+    assert np.array_equal(plain, off)  # off draws nothing: the copies of older configs keep their bytes
+
+    def sharpness(blur: float) -> float:  # steepest step across the image's range, mean of 8 copies
+        rng = np.random.default_rng(5)
+        copies = [augment_image(img, rng, min_crop=1.0, max_rotation_deg=0, blur=blur).astype(int) for _ in range(8)]
+        return float(np.mean([np.abs(np.diff(c, axis=1)).max() / max(1, np.ptp(c)) for c in copies]))
+
+    assert sharpness(3.0) < 0.8 * sharpness(0.0)
+    noisy = augment_image(np.full((96, 96), 128, np.uint8), np.random.default_rng(5), noise=20.0)
+    assert noisy.std() > 1.0
+
+
+def test_augmentation_settings_reach_the_training_copies():
+    cfg = PersonDetectionConfig()
+    samples = TASK.synthetic(cfg, 2, 0)
+    plain, _ = TASK.examples(samples, cfg, 1, seed=0)
+    again, _ = TASK.examples(samples, cfg, 1, seed=0)
+    softer, _ = TASK.examples(samples, replace(cfg, augment_blur=2.0, augment_noise=10.0), 1, seed=0)
+    assert np.array_equal(plain, again)
+    assert np.array_equal(plain[::2], softer[::2])  # the photos themselves are untouched
+    assert not np.array_equal(plain[1::2], softer[1::2])
 
 def coco_fixture(root: Path) -> tuple[Path, Path]:
     """Four images: a large person, a person under 0.5 % of the area, a car, and one not on disk."""

@@ -127,9 +127,12 @@ def load_image_dir(root: str | Path, labels: tuple[str, ...], size: tuple[int, i
 
 
 def augment_image(img: np.ndarray, rng: np.random.Generator, max_rotation_deg: float = 10.0,
-                  min_crop: float = 0.75) -> np.ndarray:
-    """One random training copy: crop (zoom in), flip, small rotation, brightness and contrast."""
-    from PIL import Image
+                  min_crop: float = 0.75, blur: float = 0.0, noise: float = 0.0) -> np.ndarray:
+    """One random training copy: crop (zoom in), flip, small rotation, brightness and contrast; with
+    `blur` a Gaussian blur of radius up to that many pixels and with `noise` Gaussian pixel noise of
+    standard deviation up to that many gray levels, as a small camera's soft lens and sensor give.
+    Off (0), neither draws from `rng`, so copies stay what they were without them."""
+    from PIL import Image, ImageFilter
 
     h, w = img.shape
     zoom = rng.uniform(min_crop, 1.0)
@@ -146,7 +149,11 @@ def augment_image(img: np.ndarray, rng: np.random.Generator, max_rotation_deg: f
     f = cy - d * w / 2 - e * h / 2
     out = Image.fromarray(img).transform((w, h), Image.Transform.AFFINE, (a, b, c, d, e, f),
                                          resample=Image.Resampling.BILINEAR, fillcolor=int(np.median(img)))
+    if blur > 0:
+        out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0, blur)))
     arr = np.asarray(out, dtype=np.float32)
+    if noise > 0:
+        arr = arr + rng.normal(0, rng.uniform(0, noise), arr.shape)
     contrast = rng.uniform(0.7, 1.3)
     brightness = rng.uniform(-30, 30)
     arr = (arr - arr.mean()) * contrast + arr.mean() + brightness

@@ -69,6 +69,12 @@ class PersonDetectionConfig:
     0.899 constant)."""
     augment_copies: int = 1
     """Augmented copies per training image (crop, flip, rotation, brightness, contrast)."""
+    augment_min_crop: float = 0.75
+    """Smallest side of an augmented copy's random crop, as a share of the image's (1 = no zoom)."""
+    augment_blur: float = 0.0
+    """Largest Gaussian blur radius (pixels) of an augmented copy, as a small camera's soft focus gives (0 = none)."""
+    augment_noise: float = 0.0
+    """Largest standard deviation (gray levels) of the pixel noise added to an augmented copy (0 = none)."""
     val_fraction: float = 0.2
     """Held-out fraction (whole recorders/sources when files name them)."""
     seed: int = 0
@@ -199,7 +205,8 @@ class PersonDetectionTask(Task):
             xs.append(s.data)
             ys.append(index[s.label])
             for _ in range(augment_copies):
-                xs.append(augment_image(s.data, rng))
+                xs.append(augment_image(s.data, rng, min_crop=cfg.augment_min_crop, blur=cfg.augment_blur,
+                                          noise=cfg.augment_noise))
                 ys.append(index[s.label])
         return np.stack(xs), np.asarray(ys, dtype=np.int64)
 
