@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import run_cli
-from tinyml.config import apply_sets, describe, field_docs
+from tinyml.config import apply_sets, describe, field_docs, from_dict
 from tinyml.errors import TinyMLError
 from tinyml.tasks.magic_wand.task import MagicWandConfig
 from tinyml.tasks.micro_speech.task import MicroSpeechConfig
@@ -41,8 +41,11 @@ def test_bad_values_get_one_line_naming_key_value_and_type(item, message):
 
 def test_a_learning_rate_schedule_is_one_of_the_named():
     assert apply_sets(MicroSpeechConfig(), ["lr_schedule=cosine"]).lr_schedule == "cosine"
-    with pytest.raises(TinyMLError, match="lr_schedule=linear: must be one of constant, cosine"):
+    with pytest.raises(TinyMLError, match="lr_schedule=linear: expected one of constant, cosine"):
         apply_sets(MicroSpeechConfig(), ["lr_schedule=linear"])
+    # a config.json is held to the same values
+    with pytest.raises(TinyMLError, match="'lr_schedule' = 'linear' is not one of constant, cosine"):
+        from_dict(MicroSpeechConfig, {"lr_schedule": "linear"})
 
 
 @pytest.mark.parametrize("item, message", [

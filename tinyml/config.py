@@ -30,6 +30,8 @@ def _matches(value, hint) -> bool:
         return any(_matches(value, a) for a in typing.get_args(hint))
     if hint is type(None):
         return value is None
+    if origin is typing.Literal:
+        return isinstance(value, str) and value in typing.get_args(hint)
     if origin is tuple:
         item = typing.get_args(hint)[0]
         return isinstance(value, (list, tuple)) and all(_matches(v, item) for v in value)
@@ -107,6 +109,8 @@ def field_docs(cls) -> dict[str, str]:
 
 def _type_name(hint) -> str:
     origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(hint)))
     if origin is tuple:
         return f"list of {_type_name(typing.get_args(hint)[0])} (comma-separated)"
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
@@ -134,6 +138,10 @@ def _parse(key: str, raw: str, hint):
                 return _parse(key, raw, arg)
             except TinyMLError:
                 continue
+        raise bad()
+    if origin is typing.Literal:
+        if raw.strip() in typing.get_args(hint):
+            return raw.strip()
         raise bad()
     if origin is tuple:
         (item,) = typing.get_args(hint)[:1]
@@ -190,8 +198,9 @@ _RANGES = [
 ]
 
 
-LR_SCHEDULES = ("constant", "cosine")
-"""Values of a task's lr_schedule field (tinyml.fit.learning_rate)."""
+LrSchedule = typing.Literal["constant", "cosine"]
+"""The type of a task's lr_schedule field (tinyml.fit.learning_rate): its values are the only ones
+`--set` and config.json accept."""
 
 
 def check_ranges(cfg, prefix: str = "") -> None:
@@ -202,8 +211,6 @@ def check_ranges(cfg, prefix: str = "") -> None:
         if dataclasses.is_dataclass(value):
             check_ranges(value, key + ".")
             continue
-        if f.name == "lr_schedule" and value not in LR_SCHEDULES:
-            raise TinyMLError(f"--set {key}={_shown(str(value))}: must be one of {', '.join(LR_SCHEDULES)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         for applies, ok, what in _RANGES:

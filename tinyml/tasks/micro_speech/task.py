@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.tasks.micro_speech.data import SILENCE, UNKNOWN, SpeechClip, augment_clip, change_speed, load_speech_dir
+from tinyml.config import LrSchedule
 from tinyml.errors import TinyMLError
 from tinyml.files import cache_root
 from tinyml.tasks.micro_speech import features as fa
@@ -72,7 +73,7 @@ class MicroSpeechConfig:
     """Mini-batch size."""
     learning_rate: float = 0.001
     """Adam learning rate."""
-    lr_schedule: str = "constant"
+    lr_schedule: LrSchedule = "constant"
     """'constant' (learning_rate throughout) or 'cosine' (from learning_rate down to zero along a half
     cosine over all of training)."""
     augment_copies: int = 2

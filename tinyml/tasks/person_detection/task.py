@@ -16,6 +16,7 @@ import numpy as np
 
 from tinyml.tasks.person_detection.data import ImageSample, augment_image, load_image_dir
 from tinyml.quantize import threshold_q
+from tinyml.config import LrSchedule
 from tinyml.errors import TinyMLError
 from tinyml.tasks.person_detection import features as fi
 from tinyml.tasks.base import FeatureConstant, Firmware, Task, check_class_labels
@@ -63,7 +64,7 @@ class PersonDetectionConfig:
     """Mini-batch size."""
     learning_rate: float = 0.0003
     """Adam learning rate (fine-tuning; about 0.005 trains from random weights)."""
-    lr_schedule: str = "constant"
+    lr_schedule: LrSchedule = "constant"
     """'constant' (learning_rate throughout) or 'cosine' (from learning_rate down to zero along a half
     cosine over all of training; on person_photos' val part 0.893 at 6 epochs, 0.899 at 10, against
     0.899 constant)."""
