@@ -107,15 +107,9 @@ def recognizer_files(cfg):
     return {out: render(t, ctx) for out, t in fw.extra_templates}
 
 
-def test_recognizer_c_matches_python(tmp_path):
-    cfg = MicroSpeechConfig()
-    for name, text in recognizer_files(cfg).items():
-        (tmp_path / name).write_text(text)
-    (tmp_path / "h.c").write_text(RECOGNIZER_HARNESS)
-    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", "h", "h.c", "command_recognizer.c"],
-                   cwd=tmp_path, check=True)
-    rng = np.random.default_rng(3)
-    n = 4000
+def score_stream(seed: int, n: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """Inference times (ms) and int8 scores of 4 classes: a new class on top every 25 inferences."""
+    rng = np.random.default_rng(seed)
     scores = np.full((n, 4), -128, dtype=np.int8)
     cls = 0
     for i in range(n):
@@ -123,7 +117,33 @@ def test_recognizer_c_matches_python(tmp_path):
             cls = int(rng.integers(0, 4))
         scores[i, cls] = rng.integers(40, 128)
         scores[i, (cls + 1) % 4] = rng.integers(-128, 40)
-    times = np.cumsum(rng.integers(80, 130, size=n))
+    return np.cumsum(rng.integers(80, 130, size=n)), scores
+
+
+@pytest.mark.parametrize("window", [300, 1000])
+def test_averages_once_then_decisions_per_threshold_equal_the_recognizer(window):
+    # calibration averages a stream once per window and replays only the decisions per threshold
+    times, scores = score_stream(4, 1500)
+    averager = CommandRecognizer(4, window, 0, 1500, 3)
+    steps = [(int(t), a) for t, sc in zip(times, scores) if (a := averager.average(sc, int(t))) is not None]
+    found = []
+    for threshold in (150, 200, 240):
+        whole = CommandRecognizer(4, window, threshold, 1500, 3)
+        expected = [(int(t), h) for t, sc in zip(times, scores) if (h := whole.update(sc, int(t))) >= 0]
+        replay = CommandRecognizer(4, window, threshold, 1500, 3)
+        assert [(t, h) for t, a in steps if (h := replay.decide(a, t)) >= 0] == expected
+        found.append(len(expected))
+    assert found[0] > 10 and found[0] > found[-1]  # thresholds that decide differently, so the check is not empty
+
+
+def test_recognizer_c_matches_python(tmp_path):
+    cfg = MicroSpeechConfig()
+    for name, text in recognizer_files(cfg).items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "h.c").write_text(RECOGNIZER_HARNESS)
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", "h", "h.c", "command_recognizer.c"],
+                   cwd=tmp_path, check=True)
+    times, scores = score_stream(3)
     text = "\n".join(f"{t} " + " ".join(str(int(v)) for v in row) for t, row in zip(times, scores))
     out = subprocess.run([str(tmp_path / "h")], input=text, capture_output=True, text=True, check=True).stdout
     c_hits = [tuple(map(int, line.split())) for line in out.splitlines()]

@@ -30,14 +30,24 @@ class CommandRecognizer:
         self.previous_time = 0
 
     def update(self, scores: np.ndarray, now_ms: int) -> int:
+        avg = self.average(scores, now_ms)
+        return -1 if avg is None else self.decide(avg, now_ms)
+
+    def average(self, scores: np.ndarray, now_ms: int) -> np.ndarray | None:
+        """Add one inference's scores; the average over the window, or None while fewer than
+        `minimum_count` results are held. It does not depend on the threshold or suppression, so
+        calibration averages once per window and replays `decide` per threshold."""
         if len(self.history) == RECOGNIZER_MAX_RESULTS:
             self.history.pop(0)
         self.history.append((int(now_ms), np.asarray(scores, dtype=np.int32).reshape(-1) + 128))
         self.history = [(t, s) for t, s in self.history if now_ms - t <= self.window]
         if len(self.history) < self.minimum:
-            return -1
+            return None
         total = np.sum([s for _, s in self.history], axis=0)
-        avg = total // len(self.history)
+        return total // len(self.history)
+
+    def decide(self, avg: np.ndarray, now_ms: int) -> int:
+        """The class index of a new command given this step's average, or -1."""
         top = int(np.argmax(avg))
         since = (1 << 31) - 1 if self.previous_top == 0 else now_ms - self.previous_time
         if avg[top] > self.threshold and (top != self.previous_top or since > self.suppression):

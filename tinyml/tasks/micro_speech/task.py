@@ -711,10 +711,12 @@ def calibrate_threshold(tflite: bytes, clips: list, cfg: MicroSpeechConfig,
     r = cfg.recognizer
     results = {}
     for window in sorted({*CALIBRATION_WINDOWS, r.average_window_ms}):
+        # the averages don't depend on the threshold: computed once per window, decided per threshold
+        averager = CommandRecognizer(len(cfg.labels), window, 0, r.suppression_ms, r.minimum_count)
+        steps = [(int(t), avg) for t, sc in zip(times, scores) if (avg := averager.average(sc, int(t))) is not None]
         for threshold in sorted({*CALIBRATION_THRESHOLDS, r.detection_threshold}):
             rec = CommandRecognizer(len(cfg.labels), window, threshold, r.suppression_ms, r.minimum_count)
-            detections = [(int(t), cfg.labels[hit]) for t, sc in zip(times, scores)
-                          if (hit := rec.update(sc, int(t))) >= FIRST_WORD]
+            detections = [(t, cfg.labels[hit]) for t, avg in steps if (hit := rec.decide(avg, t)) >= FIRST_WORD]
             rep = stream_report(detections, truth, seconds)
             results[window, threshold] = (rep["hits"], rep["false_accepts"])
     candidates = [(w, t) for w in CALIBRATION_WINDOWS for t in CALIBRATION_THRESHOLDS]
