@@ -71,9 +71,11 @@ class PersonDetectionConfig:
     augment_copies: int = 1
     """Augmented copies per training image (crop, flip, rotation, brightness, contrast)."""
     augment_min_crop: float = 0.75
-    """Smallest side of an augmented copy's random crop, as a share of the image's (1 = no zoom)."""
+    """Smallest side of an augmented copy's random crop, as a share of the image's (1 = no zoom; on
+    person_photos' val part 0.9 scored 0.895 against 0.75's 0.894, mean of two seeds)."""
     augment_blur: float = 0.0
-    """Largest Gaussian blur radius (pixels) of an augmented copy, as a small camera's soft focus gives (0 = none)."""
+    """Largest Gaussian blur radius (pixels) of an augmented copy, as a small camera's soft focus gives (0 = none;
+    on person_photos' val part 1.0 with augment_noise=8 scored 0.893 against 0.894 without, mean of two seeds)."""
     augment_noise: float = 0.0
     """Largest standard deviation (gray levels) of the pixel noise added to an augmented copy (0 = none)."""
     val_fraction: float = 0.2
