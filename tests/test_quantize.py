@@ -35,6 +35,20 @@ def test_full_int8_batch_one_and_deterministic(trained):
     assert not {"SHAPE", "STRIDED_SLICE", "PACK", "QUANTIZE", "DEQUANTIZE"} & set(info.op_names)
 
 
+def test_stripped_names_leave_the_same_model_in_fewer_bytes(trained):
+    from tinyml import tflm
+    from tinyml.quantize import quantize
+
+    model, x, _ = trained
+    named = quantize(model, x[:50])
+    stripped = quantize(model, x[:50], strip_names=True)
+    assert stripped == quantize(model, x[:50], strip_names=True) and len(stripped) < len(named)
+    assert read_model(named).inputs[0].name
+    assert all(not t.name for t in [*read_model(stripped).inputs, *read_model(stripped).outputs])
+    q = np.random.default_rng(0).integers(-128, 128, (20, *x.shape[1:])).astype(np.int8)
+    assert np.array_equal(tflm.predict_int8(stripped, q), tflm.predict_int8(named, q))
+
+
 def test_accuracy_report_compares_float_and_int8(trained):
     from tinyml.quantize import accuracy_report, quantize
 

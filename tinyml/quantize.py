@@ -37,10 +37,11 @@ def _tf():
     return tf
 
 
-def quantize(model, representative: np.ndarray, max_samples: int = 500) -> bytes:
+def quantize(model, representative: np.ndarray, max_samples: int = 500, strip_names: bool = False) -> bytes:
     """Keras model + representative float inputs (N, ...) → full-int8 .tflite bytes.
 
-    int8 input and output, TFLITE_BUILTINS_INT8 only, batch fixed to 1.
+    int8 input and output, TFLITE_BUILTINS_INT8 only, batch fixed to 1. strip_names: drop the tensor,
+    subgraph and signature names (TFLM addresses tensors by index), which saves flash.
     """
     tf = _tf()
     rep = np.asarray(representative, dtype=np.float32)
@@ -78,10 +79,20 @@ def quantize(model, representative: np.ndarray, max_samples: int = 500) -> bytes
         # the converter prints pages of MLIR/progress noise on fd 1 and 2
         with captured_native_output():
             out = bytes(converter.convert())
+        if strip_names:
+            out = _strip_names(out)
         trust(out)
         return out
     except Exception as exc:  # the converter raises many types; the first line says what failed
         raise TinyMLError(f"int8 conversion failed: {str(exc).splitlines()[0][:300]}") from None
+
+
+def _strip_names(tflite: bytes) -> bytes:
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite))
+    flatbuffer_utils.strip_strings(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 def int8_predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:

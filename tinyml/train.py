@@ -60,7 +60,7 @@ def fit_and_quantize(task, cfg, train_s, val_s, callbacks=()):
     val_targets = (one_hot[vy] if np.ndim(targets) == 2 else vy) if vy is not None else None
     model, history = fit(task, cfg, tx, targets, vx, val_targets, callbacks=callbacks, mixup=mixup)
     rep = task.model_inputs(tx[np.random.default_rng(cfg.seed).permutation(len(tx))[:300]])
-    return model, history, quantize(model, task.representative(rep)), tx
+    return model, history, quantize(model, task.representative(rep), strip_names=task.strip_tensor_names), tx
 
 
 def _cross_validate(task, cfg, samples, folds: int, progress):

@@ -91,6 +91,9 @@ class Task(abc.ABC):
     """Position in `tinyml demo` (None: not in the demo)."""
     accepts_init_from: bool = False
     """Whether `tinyml train --init-from MODEL.tflite` can seed this task's model (config field init_from)."""
+    strip_tensor_names: bool = False
+    """Whether training writes its .tflite without tensor and signature names, which the board never
+    reads (the converter's names are long: about 4.5 KB in a 20 KB keyword spotter)."""
 
     # ---- configuration ----
     @property

@@ -81,6 +81,22 @@ def test_model_with_foreign_input_scale_is_refused():
         TASK.int8_inputs(np.zeros((1, 49, 40), np.int8), FakeInfo(0.05, 0, 49, 40, 4))
 
 
+@pytest.mark.parametrize("sets, maps", [
+    ([], [(25, 10, 20), (25, 10, 20), (13, 5, 32), (13, 5, 32), (13, 5, 32)]),
+    (["ds_blocks=2", "ds_coarse_blocks=0"], [(25, 10, 20), (25, 10, 20), (25, 10, 20)]),
+    (["ds_blocks=0", "ds_coarse_width=8", "ds_coarse_blocks=1"], [(25, 10, 20), (13, 5, 8)]),
+])
+def test_ds_cnn_blocks_halve_the_map_where_the_coarse_blocks_start(sets, maps):
+    cfg = config.apply_sets(MicroSpeechConfig(init_from=""), sets)
+    model = TASK.build_model(cfg)
+    # the first convolution, then each block's 1x1 convolution: the map every block hands on
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    assert [tuple(layer.output.shape[1:]) for layer in convs] == maps
+    strides = [layer.strides for layer in model.layers if type(layer).__name__ == "DepthwiseConv2D"]
+    assert strides == [(1, 1)] * cfg.ds_blocks + [(2, 2)] * min(cfg.ds_coarse_blocks, 1) + [(1, 1)] * max(
+        cfg.ds_coarse_blocks - 1, 0)
+
+
 RECOGNIZER_HARNESS = r"""
 #include <stdio.h>
 #include "command_recognizer.h"

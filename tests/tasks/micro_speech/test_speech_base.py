@@ -8,7 +8,7 @@ import pytest
 from tinyml import config
 from tinyml.errors import TinyMLError
 from tinyml.modelimport import import_layers, init_model_bytes
-from tinyml.tasks.micro_speech.task import BASE_FILE, REBUILD, TASK, MicroSpeechConfig, seed_weights
+from tinyml.tasks.micro_speech.task import ARCHITECTURE, BASE_FILE, REBUILD, TASK, MicroSpeechConfig, seed_weights
 
 
 def _base() -> bytes:
@@ -28,7 +28,7 @@ def test_shipped_base_fits_the_budget_and_matches_the_default_config():
 
     settings = json.loads(files("tinyml.tasks.micro_speech").joinpath("base/speech_base.json").read_text())
     default = config.to_dict(MicroSpeechConfig())
-    for key in ("words", "frontend", "model", "ds_width", "ds_blocks", "ds_stride"):
+    for key in ("words", "frontend", *ARCHITECTURE):
         assert settings[key] == default[key], key
     assert MicroSpeechConfig().init_from == "base"
     model = _base()
@@ -53,7 +53,7 @@ def test_seeding_keeps_the_base_and_matches_words_by_label():
             assert np.array_equal(out_kernel[:, j], fresh[-1][0][:, j]) and out_bias[j] == fresh[-1][1][j]
 
 
-@pytest.mark.parametrize("sets", [["ds_width=16"], ["model=tiny_conv"], ["frontend.channels=32"]])
+@pytest.mark.parametrize("sets", [["ds_width=16"], ["ds_coarse_blocks=2"], ["model=tiny_conv"], ["frontend.channels=32"]])
 def test_a_start_with_other_layers_or_features_is_refused_in_one_line(sets):
     cfg = config.apply_sets(MicroSpeechConfig(), sets)
     with pytest.raises(TinyMLError, match="other layers or features") as err:
@@ -67,7 +67,7 @@ def test_a_run_folder_is_a_start_and_a_bare_model_is_refused(tmp_path):
     (run / "model.tflite").write_bytes(_base())
     (run / "config.json").write_text(json.dumps(config.to_dict(MicroSpeechConfig())))
     cfg = MicroSpeechConfig(init_from=str(run / "model.tflite"))
-    assert len(seed_weights(cfg, _keras_weights(cfg))) == 8
+    assert len(seed_weights(cfg, _keras_weights(cfg))) == len(_keras_weights(cfg)) == 10
     (tmp_path / "bare.tflite").write_bytes(_base())
     with pytest.raises(TinyMLError, match="config.json"):
         seed_weights(MicroSpeechConfig(init_from=str(tmp_path / "bare.tflite")), _keras_weights(cfg))
