@@ -11,7 +11,8 @@ import soundfile
 
 from tinyml.errors import TinyMLError
 from tinyml.tasks.micro_speech.data import load_speech_dir, read_wav
-from tinyml.tasks.micro_speech.task import NOISE_LABEL, TASK, MicroSpeechConfig
+from tinyml import config
+from tinyml.tasks.micro_speech.task import GENERATED_SOURCE, NOISE_LABEL, TASK, MicroSpeechConfig
 
 TONE = (np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000) * 12000).astype(np.int16)
 
@@ -95,15 +96,50 @@ def test_the_shared_training_clips_split_by_their_list(shared_data):
     root = shared_data / "speech_commands_train"
     if not root.is_dir():
         pytest.skip(f"{root} missing")
-    cfg = MicroSpeechConfig(unknown_ratio=0.2, silence_ratio=0.1)
+    cfg = MicroSpeechConfig(unknown_ratio=0.2, silence_ratio=0.1, generated_unknown_ratio=0.01)
     samples = TASK.load([root, shared_data / "speech_commands" / "_background_noise_"], cfg)
     train, val = TASK.split(samples, cfg)
+    generated = {i for i, s in enumerate(samples) if s.source.startswith(GENERATED_SOURCE)}
+    assert len(generated) == 9 and generated <= set(train)
     listed = {line.strip() for line in (root / "validation_list.txt").read_text().splitlines() if line.strip()}
     for i in val:
         path = Path(samples[i].source)
         if samples[i].label in ("yes", "no"):
             assert f"{path.parent.name}/{path.name}" in listed
     assert sum(samples[i].label == "yes" for i in train) > 700
+
+
+def test_generated_unknown_words_join_real_clips_and_always_train(tmp_path):
+    _dataset(tmp_path / "d", {"yes": 8, "no": 8, "go": 8}, speakers=8)
+    cfg = MicroSpeechConfig(generated_unknown_ratio=1.5, synthetic_flite_share=0.0)
+    samples = TASK.load(tmp_path / "d", cfg)
+    generated = [i for i, s in enumerate(samples) if s.source.startswith(GENERATED_SOURCE)]
+    assert len(generated) == 12 and {samples[i].label for i in generated} == {"unknown"}
+    words = {samples[i].source.rsplit(":", 1)[1] for i in generated}
+    assert not words & {"yes", "no"} and len(words) > 3
+    train, val = TASK.split(samples, cfg)
+    assert set(generated) <= set(train) and len(val) > 0
+    assert [s.source for s in TASK.load(tmp_path / "d", cfg)] == [s.source for s in samples]  # seeded
+    assert not any(s.source.startswith(GENERATED_SOURCE) for s in TASK.load_for_scoring([tmp_path / "d"], cfg))
+    off = TASK.load(tmp_path / "d", config.replace(cfg, generated_unknown_ratio=0))
+    assert len(off) == len(samples) - 12
+    with pytest.raises(TinyMLError, match="generated_unknown_ratio"):
+        TASK.check_config(config.replace(cfg, generated_unknown_ratio=-1))
+
+
+def test_without_the_speech_extra_real_clips_train_alone_and_it_is_said(tmp_path, monkeypatch, capsys):
+    from tinyml.tasks.micro_speech import synthetic
+
+    def missing(*_a, **_k):  # what synthetic_speech raises when eSpeak NG is not installed
+        raise TinyMLError("synthetic speech needs eSpeak NG (GPL-3.0), an optional extra: pip install "
+                          "'tinyml[speech-synth]', or train micro_speech with --data")
+
+    monkeypatch.setattr(synthetic, "synthetic_speech", missing)
+    _dataset(tmp_path / "d", {"yes": 4, "no": 4, "go": 4})
+    samples = TASK.load(tmp_path / "d", MicroSpeechConfig())
+    assert not any(s.source.startswith(GENERATED_SOURCE) for s in samples)
+    err = capsys.readouterr().err
+    assert "no generated unknown words" in err and "generated_unknown_ratio=0" in err
 
 
 def test_spec_mask_sets_bands_to_the_floor():
