@@ -136,7 +136,7 @@ def shrink(task, args) -> None:
 
     cfg = dataclasses.replace(task.default_config(), init_from=str(published), distill=True,
                               epochs=2 if args.quick else args.epochs, learning_rate=0.0005,
-                              augment_copies=1, val_fraction=0.15)
+                              augment_copies=1, val_fraction=0.15, frozen_layers=0)
 
     # before any training: the pruned graph alone
     import keras

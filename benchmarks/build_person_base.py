@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 DATA = Path(os.environ.get("TINYML_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 # The recipe, chosen on the `val` part (docs/person_detection.md)
-RECIPE = {"distill": True, "distill_share": 0.5, "epochs": 3, "learning_rate": 0.0003, "augment_copies": 1}
+RECIPE = {"distill": True, "distill_share": 0.5, "epochs": 3, "learning_rate": 0.0003, "augment_copies": 1,
+          "frozen_layers": 0}
 
 
 def base_config(teacher: str):

@@ -250,7 +250,7 @@ def test_default_widths_are_mobilenet_quarter_capped():
 
 def test_width_resolution_and_classes_are_configurable():
     cfg = PersonDetectionConfig(image_size=64, alpha=0.5, max_filters=0, labels=("none", "cat", "dog"),
-                                positive_label="cat", init_from="", distill=False)
+                                positive_label="cat", init_from="", distill=False, frozen_layers=0)
     TASK.check_config(cfg)
     with pytest.raises(TinyMLError, match="has 2 classes, not 3; set --set distill=false"):
         TASK.check_config(PersonDetectionConfig(labels=("none", "cat", "dog"), positive_label="cat"))
@@ -267,6 +267,31 @@ def test_width_resolution_and_classes_are_configurable():
         TASK.check_config(PersonDetectionConfig(labels=("a", "b")))
     with pytest.raises(TinyMLError, match="not a safe label"):
         TASK.check_config(PersonDetectionConfig(labels=("non_person", "../person")))
+
+
+def test_frozen_layers_keep_the_starts_weights_while_the_rest_train():
+    import keras
+
+    from tinyml.fit import fit
+
+    cfg = PersonDetectionConfig(frozen_layers=11, epochs=1, augment_copies=0, distill=False, learning_rate=0.01)
+    TASK.check_config(cfg)
+    x, y = TASK.examples(TASK.synthetic(cfg, 8, 0), cfg)
+    start = [layer.get_weights() for layer in TASK.build_model(cfg).layers
+             if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
+    model, _ = fit(TASK, cfg, x, y)
+    trained = [layer.get_weights() for layer in model.layers
+               if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
+    assert len(trained) == 28  # 27 of MobileNet v1, then the classifier
+    moved = [not all(np.array_equal(a, b) for a, b in zip(w0, w1)) for w0, w1 in zip(start, trained)]
+    assert moved == [False] * 11 + [True] * 17
+    for bad in (-1, 28):
+        with pytest.raises(TinyMLError, match=f"frozen_layers {bad}: give 0"):
+            TASK.check_config(replace(cfg, frozen_layers=bad))
+    with pytest.raises(TinyMLError, match="random weights.*also set --set frozen_layers=0$"):
+        TASK.check_config(replace(cfg, init_from=""))
+    with pytest.raises(TinyMLError, match="also set --set distill=false --set frozen_layers=0$"):
+        TASK.check_config(PersonDetectionConfig(init_from=""))
 
 
 @pytest.fixture(scope="module")
