@@ -82,8 +82,8 @@ class PersonDetectionConfig:
     """With init_from: the first this many convolution layers (27 in all: the first convolution, then a
     depthwise and a pointwise one per block) keep the start's weights and do not train; 0 = all train.
     The early layers' edges and textures, learned from COCO, then stay general while the later ones
-    fit your photos. From the base on person_photos, val part, seeds 0 / 1: 0 gave 0.891 / 0.890,
-    11 gave 0.897 / 0.895 (5: 0.893, 15: 0.894, 19: 0.891; seed 0; docs/person_detection.md)."""
+    fit your photos. From the base on person_photos, val part, seeds 0 / 1 / 2: 0 gave 0.891 / 0.890 /
+    0.889, 11 gave 0.897 / 0.895 / 0.896 (5: 0.893, 15: 0.894, 19: 0.891; seed 0; docs/person_detection.md)."""
     val_fraction: float = 0.2
     """Held-out fraction (whole recorders/sources when files name them)."""
     seed: int = 0
