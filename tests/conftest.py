@@ -40,12 +40,27 @@ def reference_models(shared_data) -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_demo(tmp_path_factory) -> Path:
-    """One `tinyml demo --quick` shared by the tests that need trained runs and sketches."""
-    out = tmp_path_factory.mktemp("quick_demo") / "build"
-    proc = run_cli("demo", "--quick", "--out", str(out), timeout=900)
+def quick_demo_run():
+    """One `tinyml demo --quick` shared by the tests that need trained runs and sketches, run as a
+    user runs it: an 80-column terminal, TensorFlow's log level unset (the CLI must quiet it), and a
+    short output path, since the demo prints it. Returns (the finished process, the output folder)."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="d", dir="/tmp"))
+    out = home / "b"
+    env = dict(os.environ, COLUMNS="80")
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    proc = subprocess.run([sys.executable, "-m", "tinyml", "demo", "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=1200, cwd=REPO, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
+    yield proc, out
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def quick_demo(quick_demo_run) -> Path:
+    """The shared `tinyml demo --quick` run's output folder."""
+    return quick_demo_run[1]
 
 
 def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
