@@ -84,12 +84,26 @@ class SampleCollector:
         self.reset()
 
     def _check_seq(self, seq: int) -> bool:
+        """False on a gap: the partial sample goes, and the next sample counts on from `seq`."""
         if self.last_seq is not None and seq != (self.last_seq + 1) % SEQ_MOD:
             self.stats.gaps += 1
             self.discard(f"sequence gap {self.last_seq}→{seq}")
+            self.last_seq = seq
             return False
         self.last_seq = seq
         return True
+
+    def _append(self, seq: int, t_us: int, row, kind: str) -> Sample | None:
+        """One row of a motion or audio sample, in order or the partial sample goes; a finished sample, or None."""
+        if self.times and t_us < self.times[-1]:
+            self.discard("device timestamps going backwards")
+            return None
+        if not self._check_seq(seq):
+            return None
+        self.stats.rows_seen += 1
+        self.rows.append(row)
+        self.times.append(t_us)
+        return self._finish_if_long(kind)
 
     def feed(self, msg: Message) -> Sample | None:
         """A finished sample, or None. HELLO mid-sample means the board reset: the partial sample goes."""
@@ -106,35 +120,16 @@ class SampleCollector:
                 if not all(math.isfinite(v) for v in values):
                     self.discard("rows with nan or inf values")
                     return None
-                if self.times and t_us < self.times[-1]:
-                    self.discard("device timestamps going backwards")
-                    return None
-                if not self._check_seq(seq):
-                    self.last_seq = seq
-                    return None
-                self.stats.rows_seen += 1
-                self.rows.append(values)
-                self.times.append(t_us)
-                return self._finish_if_long("motion")
+                return self._append(seq, t_us, values, "motion")
             if msg.kind == "A":
                 seq, t_us, samples = decode_audio(msg)
                 if len(samples) == 0:
                     self.discard("empty audio frames")
                     return None
-                if self.times and t_us < self.times[-1]:
-                    self.discard("device timestamps going backwards")
-                    return None
-                if not self._check_seq(seq):
-                    self.last_seq = seq
-                    return None
-                self.stats.rows_seen += 1
-                self.rows.append(samples)
-                self.times.append(t_us)
-                return self._finish_if_long("audio")
+                return self._append(seq, t_us, samples, "audio")
             if msg.kind == "F":
                 seq, t_us, w, h, part, parts, data = decode_frame_part(msg)
                 if not self._check_seq(seq):
-                    self.last_seq = seq
                     return None
                 self.parts[part] = data
                 if len(self.parts) == parts:
