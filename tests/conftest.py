@@ -48,10 +48,7 @@ def quick_demo_run():
 
     home = Path(tempfile.mkdtemp(prefix="d", dir="/tmp"))
     out = home / "b"
-    env = dict(os.environ, COLUMNS="80")
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    proc = subprocess.run([sys.executable, "-m", "tinyml", "demo", "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=1200, cwd=REPO, env=env)
+    proc = run80("demo", "--quick", "--out", str(out), timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     yield proc, out
     shutil.rmtree(home, ignore_errors=True)
@@ -61,6 +58,15 @@ def quick_demo_run():
 def quick_demo(quick_demo_run) -> Path:
     """The shared `tinyml demo --quick` run's output folder."""
     return quick_demo_run[1]
+
+
+def run80(*args: str, timeout: int = 900, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """Run `python -m tinyml ARGS` in an 80-column terminal with TensorFlow's log level unset: the
+    CLI must quiet TensorFlow by itself."""
+    env = dict(os.environ, COLUMNS="80")
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return subprocess.run([sys.executable, "-m", "tinyml", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)
 
 
 def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:

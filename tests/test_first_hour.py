@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, run80, run_cli
 from fixtures import tiny_model
 from simboard import SimBoard
 
 TF_LOG_MARKERS = ("I0000", "E0000", "W0000", "oneDNN", "absl::InitializeLog", "cpu_feature_guard", "NodeDef")
-
-
-def run80(*args, timeout=900, cwd=REPO):
-    env = dict(os.environ, COLUMNS="80")
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quiet TensorFlow by itself
-    return subprocess.run([sys.executable, "-m", "tinyml", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, env=env)
 
 
 def widest(proc) -> int:
