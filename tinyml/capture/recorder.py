@@ -85,13 +85,12 @@ class SampleCollector:
 
     def _check_seq(self, seq: int) -> bool:
         """False on a gap: the partial sample goes, and the next sample counts on from `seq`."""
-        if self.last_seq is not None and seq != (self.last_seq + 1) % SEQ_MOD:
+        gap = self.last_seq is not None and seq != (self.last_seq + 1) % SEQ_MOD
+        if gap:
             self.stats.gaps += 1
-            self.discard(f"sequence gap {self.last_seq}→{seq}")
-            self.last_seq = seq
-            return False
+            self.discard(f"sequence gap {self.last_seq}→{seq}")  # resets last_seq, so it is set after
         self.last_seq = seq
-        return True
+        return not gap
 
     def _append(self, seq: int, t_us: int, row, kind: str) -> Sample | None:
         """One row of a motion or audio sample, in order or the partial sample goes; a finished sample, or None."""
