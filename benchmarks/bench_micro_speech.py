@@ -111,8 +111,8 @@ def main() -> None:
     listed = task.load(train_roots, apply_sets(base, ["generated_unknown_ratio=0"]))
     x_val, y_val = task.examples([listed[i] for i in task.split(listed, base)[1] if listed[i].label], base, 0, 0)
     quick = ["epochs=8"] if args.quick else []
-    # the previous default recipe; mixup (the default for ds_cnn) measured worse with tiny_conv (README);
-    # these rows keep the Speech Commands clips alone, so "equal data" stays the reference's data
+    # the previous default recipe (mixup measured worse with tiny_conv); these rows keep the Speech
+    # Commands clips alone, so "equal data" stays the reference's data
     tiny = ["model=tiny_conv", "epochs=50", "unknown_ratio=1.0", "mixup=0", "init_from=", "freq_warp=0",
             "generated_unknown_ratio=0"]
     recipes = {
