@@ -1,5 +1,7 @@
 """Model budgets: every task's default model fits its flash/arena budget and every board; an oversized one fails."""
 
+import dataclasses
+
 import pytest
 
 from conftest import run_cli
@@ -20,6 +22,8 @@ def build_default(name, synthetic: bool = False, **changes):
     `synthetic`: the architecture of the synthetic config, which `tinyml demo` trains."""
     task = get_task(name)
     base = task.synthetic_config() if synthetic else task.default_config()
+    if "cross_validate_below" in {f.name for f in dataclasses.fields(base)}:
+        changes.setdefault("cross_validate_below", 0)  # one training, not k folds: the budget is the architecture's
     cfg = config.replace(base, epochs=1, augment_copies=0, **changes)
     return task, train_task(task, cfg, task.synthetic(cfg, 6, 0), progress=lambda *_: None)
 

@@ -117,9 +117,12 @@ def try_render(context, firmware):
 C_INERT = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
 
 
-def assert_inert(files):
-    """Outside comments and literals, none of the hostile payloads is active code."""
+def assert_inert(files, baseline=None):
+    """Outside comments and literals, none of the hostile payloads is active code. Files the same as
+    in `baseline` (already checked) are not scanned again: the model's array makes a scan slow."""
     for name, text in files.items():
+        if baseline is not None and baseline.get(name) == text:
+            continue
         code = C_INERT.sub(" ", text)
         assert not re.search(r"#\s*error|#\s*include\s*</etc|system\s*\(|\?\?/", code), f"{name}: injected code"
         assert not re.search(r"\b(nan|inf)f?\b", code), f"{name}: a non-finite number reached C"
@@ -130,6 +133,7 @@ def assert_inert(files):
 def test_hostile_values_in_every_slot_are_refused_or_inert_and_compile(quick_demo, task_name, tmp_path):
     context, firmware = demo_context(quick_demo, task_name)
     baseline = render_sketch(context, firmware)
+    assert_inert(baseline)
     slots = list(leaves(context))
     assert len(slots) > 30
     text_slots, used_text, refused = [], [], 0
@@ -140,7 +144,7 @@ def test_hostile_values_in_every_slot_are_refused_or_inert_and_compile(quick_dem
             if files is None:
                 refused += 1
                 continue
-            assert_inert(files)
+            assert_inert(files, baseline)
             if files != baseline and isinstance(value, str):
                 used_text.append(path)
         if isinstance(value, str):
@@ -155,7 +159,7 @@ def test_hostile_values_in_every_slot_are_refused_or_inert_and_compile(quick_dem
                 hostile_ctx = attempt
         files = render_sketch(hostile_ctx, firmware)
         assert files != baseline
-        assert_inert(files)
+        assert_inert(files, baseline)
         folder = tmp_path / f"s{shift}"
         write_files(folder, files)
         proc = compile_sketch(folder, f"{task_name}.ino")
