@@ -185,3 +185,20 @@ class FakeInfo:
 
         self.inputs = (TensorInfo("in", (1, window, 1, axes), "int8", in_scale, in_zp),)
         self.outputs = (TensorInfo("out", (1, classes), "int8", 1 / 256, -128),)
+
+
+def build_default(name, synthetic: bool = False, **changes):
+    """The default architecture (what decides flash and arena), trained just enough to convert;
+    `synthetic`: the architecture of the synthetic config, which `tinyml demo` trains."""
+    import dataclasses
+
+    from tinyml import config
+    from tinyml.tasks import get_task
+    from tinyml.train import train_task
+
+    task = get_task(name)
+    base = task.synthetic_config() if synthetic else task.default_config()
+    if "cross_validate_below" in {f.name for f in dataclasses.fields(base)}:
+        changes.setdefault("cross_validate_below", 0)  # one training, not k folds: size is the architecture's
+    cfg = config.replace(base, epochs=1, augment_copies=0, **changes)
+    return task, train_task(task, cfg, task.synthetic(cfg, 6, 0), progress=lambda *_: None)

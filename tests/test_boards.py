@@ -47,19 +47,13 @@ VENDORED = SHARED_DATA.parent / "vendor" / "Chirale_TensorFlowLite-2.0.0.tar.gz"
 @pytest.fixture(scope="module")
 def task_sources():
     """Each task's default architecture, trained just enough to convert, as export sources."""
-    from fixtures import tiny_model
+    from fixtures import build_default, tiny_model
 
-    from tinyml import config
     from tinyml.export.pipeline import ExportSource
-    from tinyml.tasks import get_task
-    from tinyml.train import train_task
 
     out = {"generic": ExportSource(tiny_model(), "generic", (), None, "generic")}
     for name in TASKS_WITH_SKETCHES[1:]:
-        task = get_task(name)
-        cfg = config.replace(task.default_config(), epochs=1, augment_copies=0)
-        run = train_task(task, cfg, task.synthetic(cfg, 6, 0), progress=lambda *_: None).run
-        out[name] = ExportSource.from_run(run, name)
+        out[name] = ExportSource.from_run(build_default(name)[1].run, name)
     return out
 
 

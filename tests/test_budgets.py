@@ -1,31 +1,18 @@
 """Model budgets: every task's default model fits its flash/arena budget and every board; an oversized one fails."""
 
-import dataclasses
-
 import pytest
 
 from conftest import run_cli
+from fixtures import build_default
 from tinyml import config, tflm
 from tinyml.boards import BOARDS, arena_with_margin
 from tinyml.budgets import budgets, check_budget
 from tinyml.errors import BudgetError
-from tinyml.tasks import get_task
 from tinyml.run import write_run
-from tinyml.train import train_task
+from tinyml.tasks import get_task
 
 pytestmark = pytest.mark.slow
 TRAINED_TASKS = ("micro_speech", "magic_wand", "person_detection")
-
-
-def build_default(name, synthetic: bool = False, **changes):
-    """The default architecture (what decides flash and arena), trained just enough to convert;
-    `synthetic`: the architecture of the synthetic config, which `tinyml demo` trains."""
-    task = get_task(name)
-    base = task.synthetic_config() if synthetic else task.default_config()
-    if "cross_validate_below" in {f.name for f in dataclasses.fields(base)}:
-        changes.setdefault("cross_validate_below", 0)  # one training, not k folds: the budget is the architecture's
-    cfg = config.replace(base, epochs=1, augment_copies=0, **changes)
-    return task, train_task(task, cfg, task.synthetic(cfg, 6, 0), progress=lambda *_: None)
 
 
 @pytest.fixture(scope="module")
