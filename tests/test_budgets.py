@@ -4,7 +4,7 @@ import pytest
 
 from conftest import run_cli
 from fixtures import build_default
-from tinyml import config, tflm
+from tinyml import tflm
 from tinyml.boards import BOARDS, arena_with_margin
 from tinyml.budgets import budgets, check_budget
 from tinyml.errors import BudgetError
