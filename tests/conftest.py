@@ -40,6 +40,21 @@ def reference_models(shared_data) -> Path:
 
 
 @pytest.fixture(scope="session")
+def default_build():
+    """build_default(name, synthetic) trained once per session, shared by the budget and board tests."""
+    from fixtures import build_default
+
+    built = {}
+
+    def get(name: str, synthetic: bool = False):
+        if (name, synthetic) not in built:
+            built[name, synthetic] = build_default(name, synthetic)[1]
+        return built[name, synthetic]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def quick_demo_run():
     """One `tinyml demo --quick` shared by the tests that need trained runs and sketches, run as a
     user runs it: an 80-column terminal, TensorFlow's log level unset (the CLI must quiet it), and a

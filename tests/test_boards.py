@@ -45,15 +45,15 @@ VENDORED = SHARED_DATA.parent / "vendor" / "Chirale_TensorFlowLite-2.0.0.tar.gz"
 
 
 @pytest.fixture(scope="module")
-def task_sources():
+def task_sources(default_build):
     """Each task's default architecture, trained just enough to convert, as export sources."""
-    from fixtures import build_default, tiny_model
+    from fixtures import tiny_model
 
     from tinyml.export.pipeline import ExportSource
 
     out = {"generic": ExportSource(tiny_model(), "generic", (), None, "generic")}
     for name in TASKS_WITH_SKETCHES[1:]:
-        out[name] = ExportSource.from_run(build_default(name)[1].run, name)
+        out[name] = ExportSource.from_run(default_build(name).run, name)
     return out
 
 

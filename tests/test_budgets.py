@@ -16,12 +16,12 @@ TRAINED_TASKS = ("micro_speech", "magic_wand", "person_detection")
 
 
 @pytest.fixture(scope="module")
-def default_models():
-    out = {name: build_default(name)[1] for name in TRAINED_TASKS}
+def default_models(default_build):
+    out = {name: default_build(name) for name in TRAINED_TASKS}
     for name in TRAINED_TASKS:
         task = get_task(name)
         if task.synthetic_config() != task.default_config():
-            out[f"{name} synthetic"] = build_default(name, synthetic=True)[1]
+            out[f"{name} synthetic"] = default_build(name, synthetic=True)
     return out
 
 
